@@ -1,0 +1,353 @@
+import {
+  AbortedError,
+  InvalidRequestError,
+  isKeyholdError,
+  type KeyholdError,
+  TimeoutError,
+} from './errors.js';
+import type { KeyMaterial } from './keys/credential.js';
+import { type KeySource, type ResolvedCredential, resolveCredential } from './keys/resolve-credential.js';
+import type { KeyResolver } from './keys/resolver.js';
+import { Secret } from './keys/secret.js';
+import type { CallContext, ProviderAdapter } from './providers/adapter.js';
+import { getProviderInfo, type Operation } from './providers/catalogue.js';
+import { adapterFor } from './providers/registry.js';
+import { defaultTransport, type Transport } from './transport/transport.js';
+import type { ChatInput, ChatResult, EmbedInput, EmbedResult, StreamEvent } from './types/index.js';
+
+/** Non-secret settings of an engine. Keys never go here. */
+export interface EngineOptions {
+  /** Override the provider's API root (OpenAI family, Anthropic, Gemini, Bedrock endpoint). */
+  baseURL?: string;
+  /** Azure resource endpoint. */
+  endpoint?: string;
+  apiVersion?: string;
+  deployment?: string;
+  region?: string;
+  /** Default call timeout in ms (per attempt). */
+  timeoutMs?: number;
+  /** Default retries of transient failures. */
+  maxRetries?: number;
+}
+
+/**
+ * An adapter, a model and options: everything needed to call a model except the key. Engines are
+ * plain frozen data: they can be cached, shared across tenants, logged and serialised, and carry
+ * no key material even when created with a resolver.
+ */
+export interface Engine {
+  readonly provider: string;
+  readonly model: string;
+  readonly options: Readonly<EngineOptions>;
+}
+
+export interface CreateEngineInput {
+  provider: string;
+  model: string;
+  options?: EngineOptions;
+  /** The engine's link in the key chain: a map, a function or a resolver object. */
+  keys?: KeyResolver;
+  /** Use this adapter instead of the registry's (custom providers, the scripted fake). */
+  adapter?: ProviderAdapter;
+}
+
+interface EnginePrivate {
+  resolver: KeyResolver | undefined;
+  adapter: ProviderAdapter;
+}
+
+// Held outside the engine object so that no serialiser or inspector can reach the resolver (a map
+// resolver contains keys).
+const privates = new WeakMap<Engine, EnginePrivate>();
+
+const SECRET_OPTION_NAMES =
+  /^(api_?key|key|secret.*|access_?key.*|session_?token|token|password|authorization)$/i;
+
+/**
+ * @example
+ * const engine = createEngine({ provider: 'openai', model: 'gpt-4o-mini' });
+ * const result = await generate(engine, { messages: [{ role: 'user', content: 'Hi' }] }, { apiKey: tenantKey });
+ */
+export function createEngine(input: CreateEngineInput): Engine {
+  if (!input.adapter && !getProviderInfo(input.provider)) {
+    throw new InvalidRequestError(`Unknown provider "${input.provider}"`, { provider: input.provider });
+  }
+  const options = { ...input.options } as Record<string, unknown>;
+  for (const [name, value] of Object.entries(options)) {
+    if (SECRET_OPTION_NAMES.test(name) || value instanceof Secret) {
+      throw new TypeError(
+        `Engine options must not hold keys ("${name}"): pass apiKey per call or give the engine a resolver`,
+      );
+    }
+  }
+  const engine: Engine = Object.freeze({
+    provider: input.provider,
+    model: input.model,
+    options: Object.freeze(options) as Readonly<EngineOptions>,
+  });
+  privates.set(engine, {
+    resolver: input.keys === undefined ? undefined : freezeResolver(input.keys),
+    adapter: input.adapter ?? adapterFor(input.provider),
+  });
+  return engine;
+}
+
+/** A map resolver's values become Secrets, so even the private copy prints as hints only. */
+function freezeResolver(resolver: KeyResolver): KeyResolver {
+  if (typeof resolver === 'function' || typeof (resolver as { fetch?: unknown }).fetch === 'function')
+    return resolver;
+  const copy: Record<string, KeyMaterial> = {};
+  for (const [provider, material] of Object.entries(resolver as Record<string, KeyMaterial>)) {
+    copy[provider] = typeof material === 'string' ? Secret.from(material) : material;
+  }
+  return Object.freeze(copy);
+}
+
+/** Per-call options. `apiKey` is the first link of the key chain. */
+export interface CallOptions {
+  apiKey?: KeyMaterial;
+  signal?: AbortSignal;
+  /** Passed to the engine's resolver (e.g. `{ tenantId }`). */
+  context?: Record<string, unknown>;
+  /** Retries of transient failures (default: engine option, else 2). Streams retry only before their first event. */
+  maxRetries?: number;
+  /** Per-attempt timeout in ms. */
+  timeoutMs?: number;
+  transport?: Transport;
+  /** Extra upstream headers (not authentication). */
+  headers?: Record<string, string>;
+  /** Told about every upstream attempt, successful or not. */
+  onAttempt?: (attempt: AttemptInfo) => void;
+}
+
+export interface AttemptInfo {
+  attempt: number;
+  provider: string;
+  model: string;
+  keySource: KeySource;
+  durationMs: number;
+  error?: KeyholdError;
+}
+
+function state(engine: Engine): EnginePrivate {
+  const p = privates.get(engine);
+  if (!p)
+    throw new TypeError(
+      'Not an engine made by createEngine (a cloned or deserialised engine has no adapter)',
+    );
+  return p;
+}
+
+async function prepare(
+  engine: Engine,
+  operation: Operation,
+  options: CallOptions,
+): Promise<ResolvedCredential> {
+  if (options.signal?.aborted) throw new AbortedError('The call was aborted', { provider: engine.provider });
+  const { resolver } = state(engine);
+  const { timeoutMs: _t, maxRetries: _r, ...defaults } = engine.options;
+  return resolveCredential({
+    provider: engine.provider,
+    model: engine.model,
+    operation,
+    callKey: options.apiKey,
+    resolver,
+    defaults: defaults as Record<string, string>,
+    context: options.context,
+  });
+}
+
+interface Attempt {
+  context: CallContext;
+  /** Turns an abort caused by our own timeout into a TimeoutError. */
+  classify(error: unknown): unknown;
+  done(): void;
+}
+
+function startAttempt(engine: Engine, resolved: ResolvedCredential, options: CallOptions): Attempt {
+  const timeoutMs = options.timeoutMs ?? engine.options.timeoutMs;
+  const timeout = timeoutMs ? new AbortController() : undefined;
+  const timer = timeout ? setTimeout(() => timeout.abort(), timeoutMs) : undefined;
+  const signals = [options.signal, timeout?.signal].filter((s): s is AbortSignal => s !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  return {
+    context: {
+      credential: resolved.credential,
+      transport: options.transport ?? defaultTransport(),
+      ...(signal ? { signal } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
+    },
+    classify(error) {
+      if (timeout?.signal.aborted && !options.signal?.aborted) {
+        return new TimeoutError(`${engine.provider} did not answer within ${timeoutMs} ms`, {
+          provider: engine.provider,
+        });
+      }
+      if (options.signal?.aborted)
+        return new AbortedError('The call was aborted', { provider: engine.provider });
+      return error;
+    },
+    done() {
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+function retryDelay(error: unknown, attempt: number): number | undefined {
+  if (!isKeyholdError(error) || !error.transient) return undefined;
+  const hinted = (error as { retryAfterMs?: number }).retryAfterMs;
+  if (hinted !== undefined) return hinted <= 60_000 ? hinted : undefined;
+  const base = 250 * 2 ** attempt;
+  return base / 2 + Math.random() * (base / 2);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortedError());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortedError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+async function withRetries<T>(
+  engine: Engine,
+  resolved: ResolvedCredential,
+  options: CallOptions,
+  run: (context: CallContext) => Promise<T>,
+): Promise<T> {
+  const maxRetries = options.maxRetries ?? engine.options.maxRetries ?? 2;
+  for (let attempt = 0; ; attempt++) {
+    const started = performance.now();
+    const current = startAttempt(engine, resolved, options);
+    try {
+      const result = await run(current.context);
+      report(engine, resolved, options, attempt, started);
+      return result;
+    } catch (raw) {
+      const error = current.classify(raw);
+      report(engine, resolved, options, attempt, started, error);
+      const delay = attempt < maxRetries ? retryDelay(error, attempt) : undefined;
+      if (delay === undefined) throw error;
+      await sleep(delay, options.signal);
+    } finally {
+      current.done();
+    }
+  }
+}
+
+function report(
+  engine: Engine,
+  resolved: ResolvedCredential,
+  options: CallOptions,
+  attempt: number,
+  started: number,
+  error?: unknown,
+): void {
+  options.onAttempt?.({
+    attempt,
+    provider: engine.provider,
+    model: engine.model,
+    keySource: resolved.source,
+    durationMs: performance.now() - started,
+    ...(isKeyholdError(error) ? { error } : {}),
+  });
+}
+
+/**
+ * Generates a chat completion.
+ *
+ * @example
+ * const { content } = await generate(engine, { messages: [{ role: 'user', content: 'Hello' }] }, { apiKey });
+ */
+export async function generate(
+  engine: Engine,
+  input: ChatInput,
+  options: CallOptions = {},
+): Promise<ChatResult> {
+  const resolved = await prepare(engine, 'chat', options);
+  const { adapter } = state(engine);
+  return withRetries(engine, resolved, options, (context) =>
+    adapter.generate({ ...input, model: engine.model }, context),
+  );
+}
+
+/**
+ * Streams a chat completion as neutral events. The key is resolved before the first network call;
+ * aborting `signal` (or leaving the loop early) cancels the upstream request.
+ *
+ * @example
+ * for await (const event of stream(engine, { messages }, { apiKey, signal })) {
+ *   if (event.type === 'text-delta') process.stdout.write(event.delta);
+ * }
+ */
+export async function* stream(
+  engine: Engine,
+  input: ChatInput,
+  options: CallOptions = {},
+): AsyncGenerator<StreamEvent> {
+  const resolved = await prepare(engine, 'chat', options);
+  const { adapter } = state(engine);
+  const maxRetries = options.maxRetries ?? engine.options.maxRetries ?? 2;
+  for (let attempt = 0; ; attempt++) {
+    const started = performance.now();
+    const current = startAttempt(engine, resolved, options);
+    let yielded = false;
+    try {
+      for await (const event of adapter.stream({ ...input, model: engine.model }, current.context)) {
+        yielded = true;
+        yield event;
+      }
+      report(engine, resolved, options, attempt, started);
+      return;
+    } catch (raw) {
+      const error = current.classify(raw);
+      report(engine, resolved, options, attempt, started, error);
+      // Once events have reached the caller a retry would duplicate them.
+      const delay = !yielded && attempt < maxRetries ? retryDelay(error, attempt) : undefined;
+      if (delay === undefined) throw error;
+      await sleep(delay, options.signal);
+    } finally {
+      current.done();
+    }
+  }
+}
+
+/**
+ * Embeds one or more texts.
+ *
+ * @example
+ * const { embeddings } = await embed(engine, { input: ['a', 'b'] }, { apiKey });
+ */
+export async function embed(
+  engine: Engine,
+  input: EmbedInput,
+  options: CallOptions = {},
+): Promise<EmbedResult> {
+  const resolved = await prepare(engine, 'embedding', options);
+  const { adapter } = state(engine);
+  if (!adapter.embed) {
+    throw new InvalidRequestError(`Provider "${engine.provider}" does not support embeddings`, {
+      provider: engine.provider,
+    });
+  }
+  const texts = Array.isArray(input.input) ? input.input : [input.input];
+  const embedFn = adapter.embed.bind(adapter);
+  return withRetries(engine, resolved, options, (context) =>
+    embedFn(
+      {
+        model: engine.model,
+        input: texts,
+        ...(input.dimensions !== undefined ? { dimensions: input.dimensions } : {}),
+        ...(input.user !== undefined ? { user: input.user } : {}),
+      },
+      context,
+    ),
+  );
+}

@@ -1,0 +1,96 @@
+import { type CredentialField, getProviderInfo } from '../providers/catalogue.js';
+import { Secret } from './secret.js';
+
+/**
+ * Everything an adapter needs to authenticate one call: secret fields (`apiKey`, or Bedrock's
+ * `accessKeyId` / `secretAccessKey` / `sessionToken`) as `Secret`s, and non-secret fields
+ * (`baseURL`, Azure's `endpoint` / `apiVersion` / `deployment`, Bedrock's `region`).
+ */
+export interface Credential {
+  readonly provider: string;
+  readonly secrets: Readonly<Record<string, Secret>>;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a caller or resolver may hand over as a key: a bare key string (the provider's `apiKey`),
+ * a `Secret`, or an object of named fields for providers that need more than one.
+ */
+export type KeyMaterial = string | Secret | Readonly<Record<string, string | Secret | undefined>>;
+
+export type CredentialCheck = { ok: true } | { ok: false; field: string; reason: 'missing' | 'invalid' };
+
+/** Turns key material into a `Credential`, wrapping every secret field in a `Secret`. */
+export function toCredential(provider: string, material: KeyMaterial): Credential {
+  const info = getProviderInfo(provider);
+  const secretNames = new Set((info?.credentialFields ?? []).filter((f) => f.secret).map((f) => f.name));
+  if (typeof material === 'string' || material instanceof Secret) {
+    return freeze(provider, { apiKey: Secret.from(material) }, {});
+  }
+  const secrets: Record<string, Secret> = {};
+  const fields: Record<string, string> = {};
+  for (const [name, value] of Object.entries(material)) {
+    if (value === undefined || value === '') continue;
+    if (value instanceof Secret || secretNames.has(name) || (!info && name === 'apiKey')) {
+      secrets[name] = Secret.from(value);
+    } else {
+      fields[name] = value;
+    }
+  }
+  return freeze(provider, secrets, fields);
+}
+
+function freeze(
+  provider: string,
+  secrets: Record<string, Secret>,
+  fields: Record<string, string>,
+): Credential {
+  return Object.freeze({ provider, secrets: Object.freeze(secrets), fields: Object.freeze(fields) });
+}
+
+/**
+ * Checks a credential against the provider catalogue: required fields present, non-secret fields
+ * well-formed. Returns the first failing field so an error can name it.
+ */
+export function checkCredential(credential: Credential): CredentialCheck {
+  const info = getProviderInfo(credential.provider);
+  if (!info) return { ok: true };
+  const has = (name: string) =>
+    credential.secrets[name] !== undefined || credential.fields[name] !== undefined;
+  if (info.credentialAlternatives) {
+    const complete = info.credentialAlternatives.some((group) => group.every(has));
+    if (!complete) {
+      const closest = info.credentialAlternatives.find((g) => g.some(has)) ?? info.credentialAlternatives[0]!;
+      return { ok: false, field: closest.find((f) => !has(f))!, reason: 'missing' };
+    }
+  }
+  for (const field of info.credentialFields) {
+    if (field.required && !has(field.name)) return { ok: false, field: field.name, reason: 'missing' };
+    const value = credential.fields[field.name];
+    if (value !== undefined && !isWellFormed(field, value))
+      return { ok: false, field: field.name, reason: 'invalid' };
+  }
+  return { ok: true };
+}
+
+function isWellFormed(field: CredentialField, value: string): boolean {
+  if (field.pattern && !new RegExp(field.pattern).test(value)) return false;
+  if (field.kind === 'url') {
+    try {
+      const url = new URL(value);
+      return (
+        (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === ''
+      );
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** True when the provider can be called without any secret (e.g. a local Ollama). */
+export function isKeyOptional(provider: string): boolean {
+  const info = getProviderInfo(provider);
+  if (!info) return false;
+  return !info.credentialFields.some((f) => f.secret && f.required) && !info.credentialAlternatives;
+}

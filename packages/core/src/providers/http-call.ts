@@ -1,0 +1,94 @@
+import {
+  AbortedError,
+  isKeyholdError,
+  type KeyholdError,
+  ProviderUnavailableError,
+  TimeoutError,
+} from '../errors.js';
+import type { TransportRequest, TransportResponse } from '../transport/transport.js';
+import type { CallContext } from './adapter.js';
+import { errorFromStatus, type UpstreamErrorInfo } from './http-errors.js';
+
+/** Reads what an error body says (type, code, context-length), never keeping its text. */
+export type ErrorBodyReader = (body: unknown, status: number) => UpstreamErrorInfo;
+
+/**
+ * Sends one upstream request and returns the response when it is a 2xx. Any other status becomes
+ * a typed error (the body is read only to classify it), and transport failures become
+ * `ProviderUnavailableError`, `TimeoutError` or `AbortedError`.
+ */
+export async function sendUpstream(
+  provider: string,
+  call: CallContext,
+  request: Omit<TransportRequest, 'signal'>,
+  readErrorBody: ErrorBodyReader,
+): Promise<TransportResponse> {
+  let response: TransportResponse;
+  try {
+    response = await call.transport.request({
+      ...request,
+      headers: { ...call.headers, ...request.headers },
+      signal: call.signal,
+    });
+  } catch (error) {
+    throw transportError(provider, error, call.signal);
+  }
+  if (response.status >= 200 && response.status < 300) return response;
+  let info: UpstreamErrorInfo = {};
+  try {
+    const text = await response.text();
+    info = readErrorBody(safeJson(text), response.status);
+  } catch {
+    // An unreadable error body still maps by status.
+  }
+  throw errorFromStatus(provider, response.status, response.headers, info);
+}
+
+/** Parses a 2xx JSON body; a body that is not JSON is the provider's fault. */
+export async function readJson(
+  provider: string,
+  response: TransportResponse,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    throw transportError(provider, error, signal);
+  }
+  const parsed = safeJson(text);
+  if (parsed === undefined)
+    throw new ProviderUnavailableError(`${provider} returned a body that is not JSON`, { provider });
+  return parsed;
+}
+
+export function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Classifies a failure of the connection or body stream. Keeps the cause, drops its message. */
+export function transportError(provider: string, error: unknown, signal?: AbortSignal): KeyholdError {
+  if (isKeyholdError(error)) return error;
+  if (signal?.aborted) return new AbortedError('The call was aborted', { provider });
+  const code = (error as { code?: string } | undefined)?.code;
+  if (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  ) {
+    return new TimeoutError(`${provider} did not answer in time`, { provider, providerCode: code });
+  }
+  return new ProviderUnavailableError(`Could not reach ${provider}${code ? ` (${code})` : ''}`, {
+    provider,
+    providerCode: code,
+  });
+}
+
+/** Joins a base URL and a path without doubling or losing slashes. */
+export function joinUrl(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}

@@ -1,0 +1,87 @@
+import { Agent, type Dispatcher } from 'undici';
+
+export interface TransportRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+}
+
+export interface TransportResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** The body as it arrives. Read it fully or call `dump()`, or the connection is not reused. */
+  body: AsyncIterable<Uint8Array>;
+  text(): Promise<string>;
+  /** Discards the rest of the body. */
+  dump(): Promise<void>;
+}
+
+/** How adapters reach the network. Injected, so tests and the gateway can supply their own. */
+export interface Transport {
+  request(request: TransportRequest): Promise<TransportResponse>;
+}
+
+export interface UndiciTransportOptions {
+  /** Keep-alive connections per upstream origin. */
+  connections?: number;
+  /** Time to wait for response headers (ms). */
+  headersTimeout?: number;
+  /** Longest pause between body chunks (ms); streams with slow models need a generous one. */
+  bodyTimeout?: number;
+  connectTimeout?: number;
+  /** A custom undici dispatcher (e.g. one that pins DNS results for an SSRF guard). */
+  dispatcher?: Dispatcher;
+}
+
+/**
+ * The default transport: undici with keep-alive pools per origin. Redirects are never followed:
+ * a provider that redirects is treated as an error, so a key cannot be carried to another host.
+ */
+export function createUndiciTransport(options: UndiciTransportOptions = {}): Transport {
+  const dispatcher =
+    options.dispatcher ??
+    new Agent({
+      connections: options.connections ?? 128,
+      keepAliveTimeout: 30_000,
+      headersTimeout: options.headersTimeout ?? 120_000,
+      bodyTimeout: options.bodyTimeout ?? 300_000,
+      connect: { timeout: options.connectTimeout ?? 10_000 },
+    });
+  return {
+    async request(req) {
+      const url = new URL(req.url);
+      const res = await dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: req.method,
+        headers: req.headers,
+        body: req.body ?? null,
+        signal: req.signal ?? null,
+      });
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(res.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const body = res.body;
+      return {
+        status: res.statusCode,
+        headers,
+        body,
+        text: () => body.text(),
+        dump: async () => {
+          await body.dump().catch(() => undefined);
+        },
+      };
+    },
+  };
+}
+
+let shared: Transport | undefined;
+
+/** One process-wide transport so every engine shares connection pools. */
+export function defaultTransport(): Transport {
+  shared ??= createUndiciTransport();
+  return shared;
+}
