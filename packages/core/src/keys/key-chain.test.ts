@@ -77,7 +77,7 @@ describe('key resolution chain', () => {
       provider: 'fake',
       model: 'm',
       adapter,
-      keys: (provider, context) => {
+      keys: (_provider, context) => {
         seen.push(context);
         return `key-for-tenant-${String(context.tenant)}-0000`;
       },
@@ -110,7 +110,9 @@ describe('key resolution chain', () => {
   });
 
   it('rejects keys in engine options', () => {
-    expect(() => createEngine({ provider: 'openai', model: 'm', options: { apiKey: 'sk-x' } as never })).toThrow(/must not hold keys/);
+    expect(() =>
+      createEngine({ provider: 'openai', model: 'm', options: { apiKey: 'sk-x' } as never }),
+    ).toThrow(/must not hold keys/);
   });
 
   it('an incomplete credential is an error naming the field, not a fall-through', async () => {

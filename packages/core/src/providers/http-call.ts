@@ -88,6 +88,23 @@ export function transportError(provider: string, error: unknown, signal?: AbortS
   });
 }
 
+/**
+ * Caller headers go first and the adapter's win, compared case-insensitively, so a caller's
+ * `X-Api-Key` can never ride along beside (or replace) the adapter's own authentication header.
+ */
+export function mergeHeaders(
+  extra: Readonly<Record<string, string>> | undefined,
+  own: Readonly<Record<string, string>>,
+): Record<string, string> {
+  if (!extra) return { ...own };
+  const ownNames = new Set(Object.keys(own).map((n) => n.toLowerCase()));
+  const merged: Record<string, string> = {};
+  for (const [name, value] of Object.entries(extra)) {
+    if (!ownNames.has(name.toLowerCase())) merged[name] = value;
+  }
+  return Object.assign(merged, own);
+}
+
 /** Joins a base URL and a path without doubling or losing slashes. */
 export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;

@@ -1,13 +1,20 @@
 import { InvalidRequestError } from '../errors.js';
 import type { ProviderAdapter } from './adapter.js';
+import { createAnthropicAdapter } from './anthropic/anthropic-adapter.js';
+import { createBedrockAdapter } from './bedrock/bedrock-adapter.js';
 import { getProviderInfo, type WireFormat } from './catalogue.js';
 import { createFakeAdapter } from './fake/fake-adapter.js';
+import { createGeminiAdapter } from './gemini/gemini-adapter.js';
 
 type Factory = (provider: string) => ProviderAdapter;
 
 // One factory per wire format; the OpenAI-compatible presets share the OpenAI one.
+// Each adapter adds exactly one import above and one line below.
 const factories: Partial<Record<WireFormat, Factory>> = {
+  anthropic: createAnthropicAdapter,
+  bedrock: createBedrockAdapter,
   fake: (provider) => createFakeAdapter({}, provider),
+  gemini: createGeminiAdapter,
 };
 
 const cache = new Map<string, ProviderAdapter>();

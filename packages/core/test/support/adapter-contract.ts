@@ -51,7 +51,10 @@ function markerText(i: number): string {
  * The invariants every adapter must hold (issue #2): no key in any engine, however the key is
  * supplied; per-call keys never mix under concurrency; no key fragment in any error.
  */
-export function describeAdapterContract(h: AdapterHarness, extractMarker: (request: RecordedRequest) => string): void {
+export function describeAdapterContract(
+  h: AdapterHarness,
+  extractMarker: (request: RecordedRequest) => string,
+): void {
   describe(`${h.provider} adapter contract`, () => {
     let upstream: Upstream;
     beforeAll(async () => {
@@ -130,7 +133,11 @@ export function describeAdapterContract(h: AdapterHarness, extractMarker: (reque
 
     it('fails with an AuthenticationError naming the provider before any network call when no key is found', async () => {
       configure({ env: {} });
-      const engine = createEngine({ provider: h.provider, model: h.model, options: h.engineOptions(upstream.url) });
+      const engine = createEngine({
+        provider: h.provider,
+        model: h.model,
+        options: h.engineOptions(upstream.url),
+      });
       const before = upstream.requests.length;
       const error = await generate(engine, { messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
       expect(error).toBeInstanceOf(AuthenticationError);
@@ -148,7 +155,11 @@ export function describeAdapterContract(h: AdapterHarness, extractMarker: (reque
     it('1,000 interleaved concurrent calls with 50 keys: every upstream request carries its own caller’s key', async () => {
       configure({ env: {} });
       const keys = Array.from({ length: 50 }, () => canaryKey(h.keyPrefix));
-      const engine = createEngine({ provider: h.provider, model: h.model, options: h.engineOptions(upstream.url) });
+      const engine = createEngine({
+        provider: h.provider,
+        model: h.model,
+        options: h.engineOptions(upstream.url),
+      });
       const before = upstream.requests.length;
       const results = await Promise.all(
         Array.from({ length: 1000 }, async (_, i) => {
@@ -161,7 +172,7 @@ export function describeAdapterContract(h: AdapterHarness, extractMarker: (reque
           );
         }),
       );
-      results.forEach((r, i) => expect(r.content).toBe(`echo ${markerText(i)}`));
+      for (const [i, r] of results.entries()) expect(r.content).toBe(`echo ${markerText(i)}`);
       const seen = upstream.requests.slice(before);
       expect(seen).toHaveLength(1000);
       for (const request of seen) {
@@ -174,17 +185,27 @@ export function describeAdapterContract(h: AdapterHarness, extractMarker: (reque
       const key = canaryKey(h.keyPrefix);
       const local = await startUpstream((req, res) => h.replyUnauthorized(req, res, key));
       try {
-        const engine = createEngine({ provider: h.provider, model: h.model, options: h.engineOptions(local.url) });
-        const error = await generate(engine, { messages: [{ role: 'user', content: 'x' }] }, { apiKey: h.material(key) }).catch(
-          (e) => e,
-        );
+        const engine = createEngine({
+          provider: h.provider,
+          model: h.model,
+          options: h.engineOptions(local.url),
+        });
+        const error = await generate(
+          engine,
+          { messages: [{ role: 'user', content: 'x' }] },
+          { apiKey: h.material(key) },
+        ).catch((e) => e);
         expect(error).toBeInstanceOf(AuthenticationError);
         expect(error.transient).toBe(false);
         expect(error.upstreamStatus).toBe(401);
         expect(local.requests).toHaveLength(1);
         expectNoKeyIn(allRenderings(error), key);
         const streamError = await (async () => {
-          for await (const _ of stream(engine, { messages: [{ role: 'user', content: 'x' }] }, { apiKey: h.material(key) })) {
+          for await (const _ of stream(
+            engine,
+            { messages: [{ role: 'user', content: 'x' }] },
+            { apiKey: h.material(key) },
+          )) {
             // unreachable
           }
         })().catch((e) => e);

@@ -42,12 +42,16 @@ export function allRenderings(value: unknown): string {
   } catch (error) {
     parts.push(String(error));
   }
-  if (value instanceof Error) parts.push(value.message, value.stack ?? '', inspect(value.cause, { depth: 10 }));
+  if (value instanceof Error)
+    parts.push(value.message, value.stack ?? '', inspect(value.cause, { depth: 10 }));
   return parts.join('\n');
 }
 
 /** A canary key that looks real and is unique per test. */
 export function canaryKey(prefix = 'sk-canary'): string {
-  const random = Array.from({ length: 40 }, () => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[Math.floor(Math.random() * 62)]).join('');
+  const random = Array.from(
+    { length: 40 },
+    () => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[Math.floor(Math.random() * 62)],
+  ).join('');
   return `${prefix}-${random}`;
 }

@@ -75,9 +75,18 @@ export async function startUpstream(handler: UpstreamHandler): Promise<Upstream>
   };
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -97,15 +106,24 @@ export async function sendSse(
   events: { event?: string; data: string }[],
   options: SseOptions = {},
 ): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...options.headers });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    ...options.headers,
+  });
   const sep = options.separator ?? '\n\n';
   const eol = sep === '\r\n\r\n' ? '\r\n' : '\n';
   for (const [i, e] of events.entries()) {
     if (options.cutAfter !== undefined && i >= options.cutAfter) {
+      // Give the client time to read what was flushed, so it sees a stream cut mid-way rather
+      // than a connection that failed before any event.
+      await new Promise((r) => setTimeout(r, 20));
       res.socket?.destroy();
       return;
     }
-    res.write(`${e.event ? `event: ${e.event}${eol}` : ''}data: ${e.data}${sep}`);
+    const frame = `${e.event ? `event: ${e.event}${eol}` : ''}data: ${e.data}${sep}`;
+    // Wait until each frame is handed to the kernel, so a later cut never discards earlier events.
+    await new Promise<void>((resolve) => res.write(frame, () => resolve()));
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
   }
   res.end();

@@ -1,0 +1,126 @@
+/**
+ * @keyhold/core throughput vs raw undici, measured in one run against the same local upstream.
+ *
+ *   npm run bench:core -- [--seconds 5] [--concurrency 16] [--rounds 3]
+ *
+ * The upstream (bench/mock-openai.mjs) runs in its own process. Each round measures the baseline
+ * (undici `request` + reading the whole body, or iterating the stream bytes) and the library
+ * (`generate`, or `stream` folded by iterating every event) back to back, alternating order, and
+ * the printed ratio is the median over rounds of library req/s ÷ baseline req/s (target ≥ 0.9).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { createEngine, createUndiciTransport, generate, stream } from '@keyhold/core';
+import { Agent } from 'undici';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const CONCURRENCY = Number(values.concurrency);
+const ROUNDS = Number(values.rounds);
+const KEY = 'sk-bench-key-0000000000000000';
+
+async function startMock(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [new URL('./mock-openai.mjs', import.meta.url).pathname], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const [line] = (await once(lines, 'line')) as [string];
+  return { url: JSON.parse(line).url, stop: () => child.kill() };
+}
+
+async function measure(run: () => Promise<void>): Promise<number> {
+  // Warm up connections and JIT before the timed window.
+  await Promise.all(Array.from({ length: CONCURRENCY }, () => run()));
+  let done = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        await run();
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  const mock = await startMock();
+  const body = (streaming: boolean) =>
+    JSON.stringify({
+      model: 'gpt-bench',
+      messages: [{ role: 'user', content: 'Say something short.' }],
+      ...(streaming ? { stream: true, stream_options: { include_usage: true } } : {}),
+    });
+  const agent = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
+  const origin = new URL(mock.url).origin;
+  const raw = (streaming: boolean) => async () => {
+    const res = await agent.request({
+      origin,
+      path: '/v1/chat/completions',
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: body(streaming),
+    });
+    if (streaming) {
+      for await (const _ of res.body) {
+        // read every byte as it arrives
+      }
+    } else {
+      JSON.parse(await res.body.text());
+    }
+  };
+  const engine = createEngine({
+    provider: 'openai',
+    model: 'gpt-bench',
+    options: { baseURL: `${mock.url}/v1` },
+  });
+  const transport = createUndiciTransport({ connections: 128 });
+  const messages = [{ role: 'user' as const, content: 'Say something short.' }];
+  const lib = (streaming: boolean) => async () => {
+    if (streaming) {
+      for await (const _ of stream(engine, { messages }, { apiKey: KEY, transport })) {
+        // consume every event
+      }
+    } else {
+      await generate(engine, { messages }, { apiKey: KEY, transport });
+    }
+  };
+
+  console.log(
+    `@keyhold/core vs raw undici — ${SECONDS}s per run, ${CONCURRENCY} concurrent, ${ROUNDS} rounds`,
+  );
+  console.log('      mode   undici req/s    core req/s   ratio');
+  for (const streaming of [false, true]) {
+    const ratios: number[] = [];
+    const base: number[] = [];
+    const core: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? ['base', 'core'] : ['core', 'base'];
+      const r: Record<string, number> = {};
+      for (const which of order) r[which] = await measure(which === 'base' ? raw(streaming) : lib(streaming));
+      base.push(r.base!);
+      core.push(r.core!);
+      ratios.push(r.core! / r.base!);
+    }
+    const mode = streaming ? 'stream' : 'nonstream';
+    console.log(
+      `${mode.padStart(10)} ${median(base).toFixed(0).padStart(14)} ${median(core).toFixed(0).padStart(13)}   ${median(ratios).toFixed(2)}`,
+    );
+  }
+  mock.stop();
+  await agent.close();
+}
+
+await main();
