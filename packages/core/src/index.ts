@@ -48,6 +48,9 @@ export {
 export { runtimeKeys } from './keys/runtime-store.js';
 export { hintOf, Secret } from './keys/secret.js';
 export type { CallContext, ProviderAdapter } from './providers/adapter.js';
+export { createAnthropicAdapter } from './providers/anthropic/anthropic-adapter.js';
+export { createAzureAdapter } from './providers/azure/azure-adapter.js';
+export { createBedrockAdapter } from './providers/bedrock/bedrock-adapter.js';
 export {
   type CredentialField,
   getProviderInfo,
@@ -64,7 +67,9 @@ export {
   type FakeCall,
   type FakeStep,
 } from './providers/fake/fake-adapter.js';
+export { createGeminiAdapter } from './providers/gemini/gemini-adapter.js';
 export { errorFromStatus, parseRetryAfter } from './providers/http-errors.js';
+export { createOpenAIAdapter, type OpenAIEndpoint } from './providers/openai/openai-adapter.js';
 export { adapterFor } from './providers/registry.js';
 export { Session, type SessionOptions } from './session.js';
 export { parseSse, type SseEvent } from './transport/sse.js';

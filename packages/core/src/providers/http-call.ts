@@ -27,7 +27,7 @@ export async function sendUpstream(
   try {
     response = await call.transport.request({
       ...request,
-      headers: { ...call.headers, ...request.headers },
+      headers: mergeHeaders(call.headers, request.headers),
       signal: call.signal,
     });
   } catch (error) {

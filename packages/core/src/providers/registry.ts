@@ -1,10 +1,12 @@
 import { InvalidRequestError } from '../errors.js';
 import type { ProviderAdapter } from './adapter.js';
 import { createAnthropicAdapter } from './anthropic/anthropic-adapter.js';
+import { createAzureAdapter } from './azure/azure-adapter.js';
 import { createBedrockAdapter } from './bedrock/bedrock-adapter.js';
 import { getProviderInfo, type WireFormat } from './catalogue.js';
 import { createFakeAdapter } from './fake/fake-adapter.js';
 import { createGeminiAdapter } from './gemini/gemini-adapter.js';
+import { createOpenAIAdapter } from './openai/openai-adapter.js';
 
 type Factory = (provider: string) => ProviderAdapter;
 
@@ -12,8 +14,10 @@ type Factory = (provider: string) => ProviderAdapter;
 // Each adapter adds exactly one import above and one line below.
 const factories: Partial<Record<WireFormat, Factory>> = {
   anthropic: createAnthropicAdapter,
+  azure: createAzureAdapter,
   bedrock: createBedrockAdapter,
   fake: (provider) => createFakeAdapter({}, provider),
+  openai: (provider) => createOpenAIAdapter(provider),
   gemini: createGeminiAdapter,
 };
 
