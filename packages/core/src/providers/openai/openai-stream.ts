@@ -38,9 +38,12 @@ export async function* readOpenAIStream(
   const toolIndexes = new Map<number, number>();
   try {
     for await (const event of parseSse(body)) {
+      // Keep reading to the end of the body after [DONE] (normally nothing follows): leaving the
+      // loop early would destroy the connection instead of returning it to the keep-alive pool.
+      if (done) continue;
       if (event.data === '[DONE]') {
         done = true;
-        break;
+        continue;
       }
       let chunk: OpenAIChatWire;
       try {
