@@ -8,7 +8,7 @@
  * (`generate`, or `stream` folded by iterating every event) back to back, alternating order, and
  * the printed ratio is the median over rounds of library req/s ÷ baseline req/s (target ≥ 0.9).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '3' },
+    // Pin the upstream and this process to different cores (taskset), so the ratio measures the
+    // client's own CPU cost rather than how the two processes share one core. '' disables it.
+    'mock-cpu': { type: 'string', default: '0' },
+    'client-cpu': { type: 'string', default: '1' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -28,12 +32,20 @@ const ROUNDS = Number(values.rounds);
 const KEY = 'sk-bench-key-0000000000000000';
 
 async function startMock(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [new URL('./mock-openai.mjs', import.meta.url).pathname], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const script = new URL('./mock-openai.mjs', import.meta.url).pathname;
+  const pin = values['mock-cpu'] && hasTaskset();
+  const child = pin
+    ? spawn('taskset', ['-c', values['mock-cpu']!, process.execPath, script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const [line] = (await once(lines, 'line')) as [string];
   return { url: JSON.parse(line).url, stop: () => child.kill() };
+}
+
+function hasTaskset(): boolean {
+  return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 }
 
 async function measure(run: () => Promise<void>): Promise<number> {
@@ -56,6 +68,8 @@ async function measure(run: () => Promise<void>): Promise<number> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
+  if (values['client-cpu'] && hasTaskset())
+    spawnSync('taskset', ['-pc', values['client-cpu'], String(process.pid)]);
   const mock = await startMock();
   const body = (streaming: boolean) =>
     JSON.stringify({
@@ -99,7 +113,8 @@ async function main() {
   };
 
   console.log(
-    `@keyhold/core vs raw undici — ${SECONDS}s per run, ${CONCURRENCY} concurrent, ${ROUNDS} rounds`,
+    `@keyhold/core vs raw undici — ${SECONDS}s per run, ${CONCURRENCY} concurrent, ${ROUNDS} rounds, ` +
+      `pinning mock=${values['mock-cpu'] || 'off'} client=${values['client-cpu'] || 'off'}`,
   );
   console.log('      mode   undici req/s    core req/s   ratio');
   for (const streaming of [false, true]) {

@@ -287,35 +287,124 @@ export async function generate(
  *   if (event.type === 'text-delta') process.stdout.write(event.delta);
  * }
  */
-export async function* stream(
+export function stream(
   engine: Engine,
   input: ChatInput,
   options: CallOptions = {},
-): AsyncGenerator<StreamEvent> {
-  const resolved = await prepare(engine, 'chat', options);
-  const { adapter } = state(engine);
-  const maxRetries = options.maxRetries ?? engine.options.maxRetries ?? 2;
-  for (let attempt = 0; ; attempt++) {
-    const started = performance.now();
-    const current = startAttempt(engine, resolved, options);
-    let yielded = false;
-    try {
-      for await (const event of adapter.stream({ ...input, model: engine.model }, current.context)) {
-        yielded = true;
-        yield event;
-      }
-      report(engine, resolved, options, attempt, started);
-      return;
-    } catch (raw) {
-      const error = current.classify(raw);
-      report(engine, resolved, options, attempt, started, error);
-      // Once events have reached the caller a retry would duplicate them.
-      const delay = !yielded && attempt < maxRetries ? retryDelay(error, attempt) : undefined;
-      if (delay === undefined) throw error;
-      await sleep(delay, options.signal);
-    } finally {
-      current.done();
+): AsyncIterableIterator<StreamEvent> {
+  return new EngineStream(engine, input, options);
+}
+
+/**
+ * A hand-written iterator rather than an async generator: once the first event has arrived, each
+ * `next()` hands the adapter's promise straight through with one `then`, instead of the several
+ * microtask hops a generator layer costs per event. Retries happen only before the first event.
+ */
+class EngineStream implements AsyncIterableIterator<StreamEvent> {
+  readonly #engine: Engine;
+  readonly #input: ChatInput;
+  readonly #options: CallOptions;
+  #phase: 'idle' | 'open' | 'done' = 'idle';
+  #inner: AsyncIterator<StreamEvent> | undefined;
+  #attempt: Attempt | undefined;
+  #resolved: ResolvedCredential | undefined;
+  #attemptNumber = 0;
+  #started = 0;
+
+  constructor(engine: Engine, input: ChatInput, options: CallOptions) {
+    this.#engine = engine;
+    this.#input = input;
+    this.#options = options;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<StreamEvent>> {
+    if (this.#phase === 'idle') {
+      this.#phase = 'open';
+      return this.#open();
     }
+    if (this.#phase === 'done' || !this.#inner) return Promise.resolve({ done: true, value: undefined });
+    return this.#inner.next().then(
+      (result) => {
+        if (result.done) this.#finish();
+        return result;
+      },
+      (error) => {
+        throw this.#fail(error);
+      },
+    );
+  }
+
+  async return(): Promise<IteratorResult<StreamEvent>> {
+    if (this.#phase !== 'done') {
+      this.#phase = 'done';
+      try {
+        await this.#inner?.return?.();
+      } finally {
+        this.#attempt?.done();
+      }
+    }
+    return { done: true, value: undefined };
+  }
+
+  async #open(): Promise<IteratorResult<StreamEvent>> {
+    const engine = this.#engine;
+    const options = this.#options;
+    try {
+      this.#resolved = await prepare(engine, 'chat', options);
+    } catch (error) {
+      this.#phase = 'done';
+      throw error;
+    }
+    const { adapter } = state(engine);
+    const maxRetries = options.maxRetries ?? engine.options.maxRetries ?? 2;
+    for (;;) {
+      this.#started = performance.now();
+      this.#attempt = startAttempt(engine, this.#resolved, options);
+      try {
+        this.#inner = adapter
+          .stream({ ...this.#input, model: engine.model }, this.#attempt.context)
+          [Symbol.asyncIterator]();
+        const first = await this.#inner.next();
+        if (first.done) this.#finish();
+        return first;
+      } catch (raw) {
+        const error = this.#attempt.classify(raw);
+        report(engine, this.#resolved, options, this.#attemptNumber, this.#started, error);
+        this.#attempt.done();
+        const delay = this.#attemptNumber < maxRetries ? retryDelay(error, this.#attemptNumber) : undefined;
+        if (delay === undefined) {
+          this.#phase = 'done';
+          throw error;
+        }
+        this.#attemptNumber++;
+        await sleep(delay, options.signal).catch((e) => {
+          this.#phase = 'done';
+          throw e;
+        });
+      }
+    }
+  }
+
+  #finish(): void {
+    if (this.#phase === 'done') return;
+    this.#phase = 'done';
+    this.#attempt?.done();
+    report(this.#engine, this.#resolved!, this.#options, this.#attemptNumber, this.#started);
+  }
+
+  /** A failure after events have reached the caller: never retried, since a retry would repeat them. */
+  #fail(raw: unknown): unknown {
+    const error = this.#attempt ? this.#attempt.classify(raw) : raw;
+    if (this.#phase !== 'done') {
+      this.#phase = 'done';
+      this.#attempt?.done();
+      report(this.#engine, this.#resolved!, this.#options, this.#attemptNumber, this.#started, error);
+    }
+    return error;
   }
 }
 

@@ -65,13 +65,19 @@ export function createOpenAIAdapter(
       );
       return fromOpenAIResponse(provider, await readJson(provider, response, call.signal));
     },
-    async *stream(request: ChatRequest, call: CallContext) {
-      const response = await post(
-        call,
-        endpoint.url(call, 'chat/completions', request),
-        toOpenAIRequest(provider, request, { stream: true }),
+    stream(request: ChatRequest, call: CallContext) {
+      // The generator itself sends the request on first iteration; returning it directly (instead
+      // of delegating with `yield*`) saves an async-generator hop per event.
+      return readOpenAIStream(
+        provider,
+        () =>
+          post(
+            call,
+            endpoint.url(call, 'chat/completions', request),
+            toOpenAIRequest(provider, request, { stream: true }),
+          ),
+        call.signal,
       );
-      yield* readOpenAIStream(provider, response.body, call.signal);
     },
     async embed(request: EmbedRequest, call: CallContext) {
       const response = await post(

@@ -1,5 +1,6 @@
 import { ProviderUnavailableError } from '../../errors.js';
-import { parseSse } from '../../transport/sse.js';
+import { parseSseBatches } from '../../transport/sse.js';
+import type { TransportResponse } from '../../transport/transport.js';
 import type { StreamEvent, Usage } from '../../types/index.js';
 import { transportError } from '../http-call.js';
 import { errorFromStatus } from '../http-errors.js';
@@ -27,9 +28,10 @@ import type { OpenAIChatWire } from './openai-wire.js';
  */
 export async function* readOpenAIStream(
   provider: string,
-  body: AsyncIterable<Uint8Array>,
+  send: () => Promise<TransportResponse>,
   signal?: AbortSignal,
 ): AsyncGenerator<StreamEvent> {
+  const { body } = await send();
   let started = false;
   let done = false;
   let finishReason: string | null | undefined;
@@ -37,54 +39,58 @@ export async function* readOpenAIStream(
   let sawToolCalls = false;
   const toolIndexes = new Map<number, number>();
   try {
-    for await (const event of parseSse(body)) {
-      // Keep reading to the end of the body after [DONE] (normally nothing follows): leaving the
-      // loop early would destroy the connection instead of returning it to the keep-alive pool.
-      if (done) continue;
-      if (event.data === '[DONE]') {
-        done = true;
-        continue;
-      }
-      let chunk: OpenAIChatWire;
-      try {
-        chunk = JSON.parse(event.data) as OpenAIChatWire;
-      } catch {
-        throw new ProviderUnavailableError(`${provider} sent a stream event that is not JSON`, { provider });
-      }
-      if (chunk.error) throw inStreamError(provider, chunk);
-      if (!started && chunk.id) {
-        started = true;
-        yield { type: 'start', id: chunk.id, model: chunk.model ?? '' };
-      }
-      const reported = chunk.usage ?? chunk.x_groq?.usage;
-      if (reported) usage = fromOpenAIUsage(reported);
-      for (const choice of chunk.choices ?? []) {
-        if ((choice.index ?? 0) !== 0) continue;
-        const delta = choice.delta ?? {};
-        const { text, reasoning } = splitContent(delta.content);
-        const thinking = reasoning + deltaReasoning(delta);
-        if (thinking) yield { type: 'reasoning-delta', delta: thinking };
-        if (text) yield { type: 'text-delta', delta: text };
-        for (const [position, call] of (delta.tool_calls ?? []).entries()) {
-          const wireIndex = call.index ?? position;
-          let index = toolIndexes.get(wireIndex);
-          const args = call.function?.arguments ?? '';
-          if (index === undefined) {
-            index = toolIndexes.size;
-            toolIndexes.set(wireIndex, index);
-            sawToolCalls = true;
-            yield {
-              type: 'tool-call-delta',
-              index,
-              id: call.id ?? `call_${index}`,
-              name: call.function?.name ?? '',
-              argumentsDelta: args,
-            };
-          } else if (args) {
-            yield { type: 'tool-call-delta', index, argumentsDelta: args };
-          }
+    for await (const batch of parseSseBatches(body)) {
+      for (const event of batch) {
+        // Keep reading to the end of the body after [DONE] (normally nothing follows): leaving the
+        // loop early would destroy the connection instead of returning it to the keep-alive pool.
+        if (done) continue;
+        if (event.data === '[DONE]') {
+          done = true;
+          continue;
         }
-        if (choice.finish_reason) finishReason = choice.finish_reason;
+        let chunk: OpenAIChatWire;
+        try {
+          chunk = JSON.parse(event.data) as OpenAIChatWire;
+        } catch {
+          throw new ProviderUnavailableError(`${provider} sent a stream event that is not JSON`, {
+            provider,
+          });
+        }
+        if (chunk.error) throw inStreamError(provider, chunk);
+        if (!started && chunk.id) {
+          started = true;
+          yield { type: 'start', id: chunk.id, model: chunk.model ?? '' };
+        }
+        const reported = chunk.usage ?? chunk.x_groq?.usage;
+        if (reported) usage = fromOpenAIUsage(reported);
+        for (const choice of chunk.choices ?? []) {
+          if ((choice.index ?? 0) !== 0) continue;
+          const delta = choice.delta ?? {};
+          const { text, reasoning } = splitContent(delta.content);
+          const thinking = reasoning + deltaReasoning(delta);
+          if (thinking) yield { type: 'reasoning-delta', delta: thinking };
+          if (text) yield { type: 'text-delta', delta: text };
+          for (const [position, call] of (delta.tool_calls ?? []).entries()) {
+            const wireIndex = call.index ?? position;
+            let index = toolIndexes.get(wireIndex);
+            const args = call.function?.arguments ?? '';
+            if (index === undefined) {
+              index = toolIndexes.size;
+              toolIndexes.set(wireIndex, index);
+              sawToolCalls = true;
+              yield {
+                type: 'tool-call-delta',
+                index,
+                id: call.id ?? `call_${index}`,
+                name: call.function?.name ?? '',
+                argumentsDelta: args,
+              };
+            } else if (args) {
+              yield { type: 'tool-call-delta', index, argumentsDelta: args };
+            }
+          }
+          if (choice.finish_reason) finishReason = choice.finish_reason;
+        }
       }
     }
   } catch (error) {

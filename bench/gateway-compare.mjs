@@ -1,0 +1,972 @@
+#!/usr/bin/env node
+// Keyhold gateway vs a bare pass-through proxy vs direct calls, measured in one run on loopback.
+//
+//   npm run build && node bench/gateway-compare.mjs                 # throughput suite (~2.5 min)
+//   node bench/gateway-compare.mjs --suite rss                     # 5,000 slow streams (~1 min)
+//   node bench/gateway-compare.mjs --suite all --json bench/results/run.json
+//
+// It starts bench/gateway-mock-upstream.mjs (an OpenAI-format mock), bench/bare-proxy.mjs (the
+// floor: a pass-through proxy with no logic) and the built Keyhold gateway
+// (packages/gateway/dist/cli/main.js serve) with a generated configuration: one tenant, a tenant
+// credential for `openai` whose key comes from an environment variable, `providers.openai.baseURL`
+// at the mock, and a fresh virtual key. Then:
+//
+// throughput suite — for non-streamed and streamed (20-chunk) chat completions, at each
+//   connection count (default 8 and 64), `--rounds` times with the order of the three targets
+//   flipped every round: autocannon at the mock (DIRECT), through the bare proxy (BARE) and through
+//   the gateway (GATEWAY). Prints gateway RPS ÷ bare RPS (median over rounds of the same-round
+//   ratios), the unloaded added latency (sequential requests on one keep-alive connection,
+//   interleaved across the three targets) and added time-to-first-event for streams, and the CPU
+//   time per request of the gateway and bare-proxy processes (utime+stime from /proc).
+// rss suite — a mock whose streams send one event every `--chunk-delay` ms; `--streams` (5,000)
+//   concurrent streams through the bare proxy, then through the gateway: resident memory of the
+//   proxy process before and with every stream open, and the difference per stream.
+//
+// Correctness is checked while measuring; any failure prints PROBLEMS and exits 1: every response
+// 2xx (no errors, no timeouts), every probe response of the right shape (a chat completion, or a
+// stream with content chunks, a usage chunk and `data: [DONE]`), the mock saw at least as many
+// requests as the client got answers, every upstream request carried the tenant's provider key
+// and none the virtual key (compared by SHA-256: no key is ever printed), and in the rss suite
+// every stream open upstream at the same time and every stream completed.
+//
+// CPU pinning (when `taskset` exists; --no-pin to disable): this process — the load generator —
+// on --loadgen-cpus (default 1), the mock and the proxy under test on --server-cpus (default 0).
+// On a 2-core machine the ratio then reads as "share of one core's throughput left once the
+// proxy's per-request work is paid" for both proxies alike. See bench/README.md.
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const GATEWAY_MAIN = path.join(ROOT, 'packages/gateway/dist/cli/main.js');
+const VIRTUAL_KEY_MODULE = path.join(ROOT, 'packages/gateway/dist/auth/virtual-key.js');
+
+const USAGE = `usage: node bench/gateway-compare.mjs [options]
+  --suite throughput|rss|all   what to run (default throughput)
+  --duration S                 seconds per timed load run (default 4; at most 60)
+  --warmup S                   seconds of untimed load before each run (default 1)
+  --rounds N                   rounds per mode and connection count, order flipped each round (default 2)
+  --connections LIST           connection counts (default 8,64)
+  --modes LIST                 nonstream,stream (default both)
+  --probe N                    sequential unloaded requests per target and mode (default 400)
+  --streams N                  concurrent slow streams in the rss suite (default 5000)
+  --chunk-delay MS             ms between stream events in the rss suite (default 1000)
+  --loadgen-cpus LIST          taskset CPUs of the load generator (default 1)
+  --server-cpus LIST           taskset CPUs of the mock, the bare proxy and the gateway (default 0)
+  --no-pin                     no CPU pinning
+  --log-level LEVEL            the gateway's KEYHOLD_LOG_LEVEL (default info, as shipped)
+  --cpu-prof DIR               run the gateway under node --cpu-prof, profiles written to DIR
+  --json FILE                  also write every figure as JSON
+  --strict                     exit 3 when a performance target is missed
+Run \`npm run build\` first: the gateway is run from packages/gateway/dist.`;
+
+const { values: a } = parseArgs({
+  options: {
+    suite: { type: 'string', default: 'throughput' },
+    duration: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '8,64' },
+    modes: { type: 'string', default: 'nonstream,stream' },
+    probe: { type: 'string', default: '400' },
+    streams: { type: 'string', default: '5000' },
+    'chunk-delay': { type: 'string', default: '1000' },
+    'loadgen-cpus': { type: 'string', default: '1' },
+    'server-cpus': { type: 'string', default: '0' },
+    'no-pin': { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'info' },
+    'cpu-prof': { type: 'string' },
+    json: { type: 'string' },
+    strict: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (a.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+const SUITES = a.suite === 'all' ? ['throughput', 'rss'] : [a.suite];
+const DURATION = Number(a.duration);
+const WARMUP = Number(a.warmup);
+const ROUNDS = Math.max(1, Math.floor(Number(a.rounds)));
+const CONNECTIONS = a.connections.split(',').map(Number);
+const MODES = a.modes.split(',').map((m) => m.trim());
+const PROBE = Math.max(10, Math.floor(Number(a.probe)));
+const STREAMS = Math.max(1, Math.floor(Number(a.streams)));
+const CHUNK_DELAY = Number(a['chunk-delay']);
+const STREAM_CHUNKS = 20;
+const TARGETS = { nonstreamRatio: 0.6, addedMs: 0.5, addedTtfbMs: 0.5 };
+
+function usageError(message) {
+  process.stderr.write(`gateway-compare: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (!SUITES.every((s) => s === 'throughput' || s === 'rss')) usageError(`unknown --suite ${a.suite}`);
+if (!(DURATION > 0 && DURATION <= 60)) usageError('--duration must be in (0, 60] seconds');
+if (!(WARMUP >= 0 && WARMUP <= 30)) usageError('--warmup must be in [0, 30] seconds');
+if (!CONNECTIONS.every((c) => Number.isInteger(c) && c > 0 && c <= 1024)) usageError('bad --connections');
+if (!MODES.every((m) => m === 'nonstream' || m === 'stream')) usageError('--modes: nonstream,stream');
+if (!(CHUNK_DELAY >= 50 && CHUNK_DELAY <= 5000)) usageError('--chunk-delay must be in [50, 5000] ms');
+if (STREAMS > 10_000) usageError('--streams is at most 10000');
+if (!existsSync(GATEWAY_MAIN) || !existsSync(VIRTUAL_KEY_MODULE)) {
+  process.stderr.write(`gateway-compare: ${GATEWAY_MAIN} not found: run \`npm run build\` first\n`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes, pinning, /proc
+
+const children = new Set();
+const problems = [];
+const log = (line) => process.stderr.write(`${line}\n`);
+
+const TASKSET = (() => {
+  if (a['no-pin']) return false;
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    log('taskset not found: running without CPU pinning');
+    return false;
+  }
+})();
+if (TASKSET && a['loadgen-cpus']) {
+  // Every thread of this process (autocannon runs here), not only the main one.
+  execFileSync('taskset', ['-a', '-cp', a['loadgen-cpus'], String(process.pid)], { stdio: 'ignore' });
+}
+const pinning = TASKSET
+  ? { loadgen: a['loadgen-cpus'] || 'any', servers: a['server-cpus'] || 'any' }
+  : 'none';
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** User + system CPU seconds of one process so far (Linux /proc). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "(comm)": state ppid … utime (14th field overall) stime (15th).
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** Resident set size of one process in bytes. */
+function rssBytes(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawns a server pinned to the server CPUs; resolves once it printed its listening line. */
+function startListening(name, args, options = {}) {
+  const cmd =
+    TASKSET && a['server-cpus']
+      ? ['taskset', ['-c', a['server-cpus'], process.execPath, ...args]]
+      : [process.execPath, args];
+  const child = spawn(cmd[0], cmd[1], { stdio: ['ignore', 'pipe', 'inherit'], ...options });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 15 s`)), 15_000);
+    child.stdout.on('data', (c) => {
+      buf += c;
+      const nl = buf.indexOf('\n');
+      if (nl === -1) return;
+      clearTimeout(timer);
+      child.stdout.removeAllListeners('data');
+      child.stdout.resume();
+      try {
+        resolve({ child, pid: child.pid, ...JSON.parse(buf.slice(0, nl)) });
+      } catch {
+        reject(new Error(`${name}: unexpected first line of output`));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited early (code ${code})`)));
+  });
+}
+
+function startMock(extraArgs = []) {
+  return startListening('mock upstream', [
+    path.join(HERE, 'gateway-mock-upstream.mjs'),
+    '--chunks',
+    String(STREAM_CHUNKS),
+    ...extraArgs,
+  ]);
+}
+
+function startBareProxy(mockUrl) {
+  return startListening('bare proxy', [path.join(HERE, 'bare-proxy.mjs'), '--upstream', mockUrl]);
+}
+
+/**
+ * Writes a gateway configuration for `mockUrl` into a fresh temp directory and starts the built
+ * gateway on it. The tenant's provider key reaches the gateway only through its environment.
+ */
+async function startGateway(mockUrl, keys, label, { widePool = false } = {}) {
+  const { generateVirtualKey } = await import(pathToFileURL(VIRTUAL_KEY_MODULE).href);
+  const vk = generateVirtualKey();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'keyhold-bench-'));
+  const configPath = path.join(dir, 'keyhold.json');
+  const config = {
+    mode: 'dedicated',
+    models: { aliases: { 'gpt-4o-mini': 'openai/gpt-4o-mini' }, list: ['openai/gpt-4o-mini'] },
+    providers: { openai: { baseURL: `${mockUrl}/v1` } },
+    tenants: [
+      {
+        id: 'bench',
+        name: 'Benchmark tenant',
+        credentials: [
+          {
+            id: 'bench-openai',
+            owner: { kind: 'tenant' },
+            provider: 'openai',
+            secrets: { apiKey: { env: 'KEYHOLD_BENCH_OPENAI_KEY' } },
+          },
+        ],
+        virtualKeys: [{ id: 'bench-vk', hash: vk.hash, prefix: vk.prefix, hint: vk.hint }],
+      },
+    ],
+  };
+  writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  const port = await freePort();
+  const logPath = path.join(dir, `gateway-${label}.log`);
+  const out = openSync(logPath, 'a');
+  const nodeArgs = [];
+  if (a['cpu-prof']) {
+    mkdirSync(a['cpu-prof'], { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(a['cpu-prof'])}`);
+  }
+  const args = widePool
+    ? [
+        ...nodeArgs,
+        path.join(HERE, 'gateway-serve-wide-pool.mjs'),
+        '--config',
+        configPath,
+        '--port',
+        String(port),
+      ]
+    : [...nodeArgs, GATEWAY_MAIN, 'serve', '--config', configPath, '--port', String(port)];
+  const cmd =
+    TASKSET && a['server-cpus']
+      ? ['taskset', ['-c', a['server-cpus'], process.execPath, ...args]]
+      : [process.execPath, args];
+  const child = spawn(cmd[0], cmd[1], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, KEYHOLD_BENCH_OPENAI_KEY: keys.tenant, KEYHOLD_LOG_LEVEL: a['log-level'] },
+  });
+  closeSync(out);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited (code ${child.exitCode}); see ${logPath}`);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline) throw new Error(`gateway not ready after 30 s; see ${logPath}`);
+    await sleep(100);
+  }
+  log(`gateway: pid ${child.pid} at ${url} (config ${configPath}, log ${logPath})`);
+  return { child, pid: child.pid, url, virtualKey: vk.key, logPath };
+}
+
+function stop(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+const stopAll = () => Promise.all([...children].map(stop));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Requests, checks
+
+const sha256 = (s) => createHash('sha256').update(s).digest('hex');
+
+function requestBody(mode) {
+  return JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [
+      { role: 'system', content: 'You are a terse assistant.' },
+      { role: 'user', content: 'Write one sentence about foxes.' },
+    ],
+    max_tokens: 64,
+    temperature: 0,
+    ...(mode === 'stream' ? { stream: true, stream_options: { include_usage: true } } : {}),
+  });
+}
+
+/** Does a response look like a real answer? Returns a problem description or null. */
+function checkResponse(mode, status, text) {
+  if (status !== 200) return `status ${status}`;
+  if (mode === 'nonstream') {
+    let j;
+    try {
+      j = JSON.parse(text);
+    } catch {
+      return 'body is not JSON';
+    }
+    if (j.object !== 'chat.completion' || typeof j.choices?.[0]?.message?.content !== 'string' || !j.usage)
+      return 'not a chat.completion with a message and usage';
+    if (j.usage.completion_tokens !== STREAM_CHUNKS)
+      return `usage.completion_tokens ${j.usage.completion_tokens}`;
+    return null;
+  }
+  if (!text.trimEnd().endsWith('data: [DONE]')) return 'stream does not end with data: [DONE]';
+  const events = text.split('\n\n').filter((e) => e.startsWith('data: {'));
+  const content = events.filter((e) => /"delta":\{[^}]*"content":"[^"]/.test(e)).length;
+  if (content !== STREAM_CHUNKS) return `stream carried ${content} content chunks, expected ${STREAM_CHUNKS}`;
+  if (!events.some((e) => /"usage":\{"prompt_tokens"/.test(e))) return 'stream carried no usage chunk';
+  return null;
+}
+
+/** One request on `agent`; resolves with status, text, time to first event (streams) and total. */
+function oneRequest(agent, target, mode) {
+  const body = requestBody(mode);
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    let ttfb = null;
+    const req = http.request(
+      `${target.url}/v1/chat/completions`,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...target.headers,
+        },
+      },
+      (res) => {
+        const parts = [];
+        res.on('data', (c) => {
+          // For a stream, what a user waits for is the first event, not a header-only flush.
+          if (ttfb === null && (mode !== 'stream' || c.includes('data:')))
+            ttfb = Number(process.hrtime.bigint() - t0) / 1e6;
+          parts.push(c);
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode,
+            text: Buffer.concat(parts).toString('utf8'),
+            ttfb,
+            total: Number(process.hrtime.bigint() - t0) / 1e6,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error('request timed out after 10 s')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function mockStats(mock) {
+  return (await fetch(`${mock.url}/__stats`)).json();
+}
+async function mockReset(mock) {
+  await fetch(`${mock.url}/__reset`, { method: 'POST' });
+}
+
+/** Upstream-side checks after a run: enough requests, and only the tenant's key. */
+function checkUpstream(stats, clientOk, keys, where) {
+  if (stats.total < clientOk)
+    problems.push(
+      `${where}: the mock saw ${stats.total} requests for ${clientOk} client 2xx (cached or short-circuited?)`,
+    );
+  const tenantHash = sha256(`Bearer ${keys.tenant}`);
+  const virtualHashes = new Set([sha256(`Bearer ${keys.virtual}`), sha256(keys.virtual)]);
+  for (const { sha256: h, count } of stats.keys) {
+    if (virtualHashes.has(h)) problems.push(`${where}: ${count} upstream requests carried the VIRTUAL key`);
+    else if (h !== tenantHash)
+      problems.push(`${where}: ${count} upstream requests carried a credential other than the tenant's key`);
+  }
+  if (!stats.keys.some((k) => k.sha256 === tenantHash))
+    problems.push(`${where}: the tenant's key never reached the mock`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throughput suite
+
+const median = (xs) => {
+  const s = xs.filter((x) => x != null && Number.isFinite(x)).sort((x, y) => x - y);
+  if (!s.length) return null;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const pct = (sorted, p) =>
+  sorted.length
+    ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
+    : null;
+const r3 = (x) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
+
+function autocannonRun(opts, onResponse) {
+  return new Promise((resolve, reject) => {
+    const inst = autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+    if (onResponse) inst.on('response', onResponse);
+  });
+}
+
+/** Warmup, then one timed autocannon run; CPU of the proxy process read around the timed run. */
+async function loadRun(target, mode, connections, mock, minBytes) {
+  const base = {
+    url: `${target.url}/v1/chat/completions`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...target.headers },
+    body: requestBody(mode),
+    connections,
+    pipelining: 1,
+    timeout: 10,
+  };
+  if (WARMUP > 0) {
+    const w = await autocannonRun({ ...base, duration: WARMUP });
+    if (w.non2xx || w.errors || w.timeouts)
+      problems.push(
+        `${target.name}/${mode}/${connections} warmup: ${w.non2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts`,
+      );
+  }
+  await mockReset(mock);
+  const samples = [];
+  let short = 0;
+  const cpu0 = target.pid ? cpuSeconds(target.pid) : null;
+  const result = await autocannonRun({ ...base, duration: DURATION }, (_c, status, bytes, ms) => {
+    if (status >= 200 && status < 300) samples.push(ms);
+    if (bytes < minBytes) short++;
+  });
+  const cpu1 = target.pid ? cpuSeconds(target.pid) : null;
+  const ok = result['2xx'];
+  const where = `${target.name}/${mode}/${connections}c`;
+  if (result.non2xx || result.errors || result.timeouts)
+    problems.push(`${where}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  if (short) problems.push(`${where}: ${short} responses shorter than the checked response (truncated?)`);
+  if (ok === 0) problems.push(`${where}: no successful responses`);
+  checkUpstream(await mockStats(mock), ok, target.keys, where);
+  const sorted = Float64Array.from(samples).sort();
+  return {
+    rps: ok / result.duration,
+    ok2xx: ok,
+    p50: pct(sorted, 50),
+    p99: pct(sorted, 99),
+    cpuUsPerRequest: cpu0 != null && ok ? ((cpu1 - cpu0) * 1e6) / ok : null,
+  };
+}
+
+/**
+ * Unloaded per-request cost: PROBE sequential requests per target on one keep-alive connection
+ * each, interleaved round-robin across the targets so that drift hits them alike. Every response
+ * is checked. Returns p50 of total time and of time to first event, per target.
+ */
+async function probe(targets, mode) {
+  const agents = targets.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const total = targets.map(() => []);
+  const ttfb = targets.map(() => []);
+  try {
+    const warm = 50;
+    for (let i = 0; i < warm + PROBE; i++) {
+      for (let t = 0; t < targets.length; t++) {
+        // Alternate the order within each turn too.
+        const k = i % 2 ? targets.length - 1 - t : t;
+        const r = await oneRequest(agents[k], targets[k], mode);
+        const bad = checkResponse(mode, r.status, r.text);
+        if (bad) {
+          problems.push(`${targets[k].name}/${mode} probe: ${bad}`);
+          return null;
+        }
+        if (i >= warm) {
+          total[k].push(r.total);
+          ttfb[k].push(r.ttfb);
+        }
+      }
+    }
+  } finally {
+    for (const ag of agents) ag.destroy();
+  }
+  return Object.fromEntries(
+    targets.map((t, k) => [t.name, { totalP50: median(total[k]), ttfbP50: median(ttfb[k]) }]),
+  );
+}
+
+async function throughputSuite(keys) {
+  const mock = await startMock();
+  const bare = await startBareProxy(mock.url);
+  const gw = await startGateway(mock.url, keys, 'throughput');
+  keys.virtual = gw.virtualKey;
+  const targets = [
+    { name: 'direct', url: mock.url, headers: { authorization: `Bearer ${keys.tenant}` }, pid: null, keys },
+    { name: 'bare', url: bare.url, headers: { authorization: `Bearer ${keys.tenant}` }, pid: bare.pid, keys },
+    {
+      name: 'gateway',
+      url: gw.url,
+      headers: { authorization: `Bearer ${gw.virtualKey}` },
+      pid: gw.pid,
+      keys,
+    },
+  ];
+  log(
+    `mock ${mock.url} (pid ${mock.pid}), bare proxy ${bare.url} (pid ${bare.pid}), gateway ${gw.url} (pid ${gw.pid})`,
+  );
+
+  const out = { load: {}, probe: {} };
+  for (const mode of MODES) {
+    // Pre-flight: one checked request per target; its size bounds every loaded response's size.
+    const minBytes = {};
+    for (const t of targets) {
+      const agent = new http.Agent({ keepAlive: false });
+      const r = await oneRequest(agent, t, mode);
+      const bad = checkResponse(mode, r.status, r.text);
+      if (bad) throw new Error(`${t.name}/${mode} pre-flight: ${bad}`);
+      minBytes[t.name] = Math.floor(Buffer.byteLength(r.text) * 0.9);
+    }
+    for (const connections of CONNECTIONS) {
+      const rounds = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? targets : [...targets].reverse();
+        const entry = {};
+        for (const t of order) {
+          log(`[${mode} ${connections}c round ${round + 1}/${ROUNDS}] ${t.name}: ${WARMUP}+${DURATION} s`);
+          entry[t.name] = await loadRun(t, mode, connections, mock, minBytes[t.name]);
+        }
+        entry.gwOverBare = entry.gateway.rps / entry.bare.rps;
+        entry.gwOverDirect = entry.gateway.rps / entry.direct.rps;
+        rounds.push(entry);
+      }
+      const m = (f) => r3(median(rounds.map(f)));
+      out.load[`${mode}@${connections}`] = {
+        mode,
+        connections,
+        directRps: m((e) => e.direct.rps),
+        bareRps: m((e) => e.bare.rps),
+        gatewayRps: m((e) => e.gateway.rps),
+        gwOverBare: m((e) => e.gwOverBare),
+        gwOverDirect: m((e) => e.gwOverDirect),
+        bareP50: m((e) => e.bare.p50),
+        gatewayP50: m((e) => e.gateway.p50),
+        bareP99: m((e) => e.bare.p99),
+        gatewayP99: m((e) => e.gateway.p99),
+        bareCpuUs: m((e) => e.bare.cpuUsPerRequest),
+        gatewayCpuUs: m((e) => e.gateway.cpuUsPerRequest),
+        rounds: rounds.map((e) => ({
+          gwOverBare: r3(e.gwOverBare),
+          direct: r3(e.direct.rps),
+          bare: r3(e.bare.rps),
+          gateway: r3(e.gateway.rps),
+        })),
+      };
+    }
+    log(`[${mode}] unloaded probe: ${PROBE} sequential requests per target, interleaved`);
+    await mockReset(mock);
+    const p = await probe(targets, mode);
+    // Probe requests through either proxy carried the tenant key (bare) or the virtual key (gateway).
+    checkUpstream(await mockStats(mock), 0, keys, `${mode} probe`);
+    if (p) {
+      out.probe[mode] = {
+        directTotalP50: r3(p.direct.totalP50),
+        bareTotalP50: r3(p.bare.totalP50),
+        gatewayTotalP50: r3(p.gateway.totalP50),
+        addedVsBareMs: r3(p.gateway.totalP50 - p.bare.totalP50),
+        addedVsDirectMs: r3(p.gateway.totalP50 - p.direct.totalP50),
+        directTtfbP50: r3(p.direct.ttfbP50),
+        bareTtfbP50: r3(p.bare.ttfbP50),
+        gatewayTtfbP50: r3(p.gateway.ttfbP50),
+        addedTtfbVsBareMs: r3(p.gateway.ttfbP50 - p.bare.ttfbP50),
+        addedTtfbVsDirectMs: r3(p.gateway.ttfbP50 - p.direct.ttfbP50),
+      };
+    }
+  }
+  await Promise.all([stop(gw.child), stop(bare.child), stop(mock.child)]);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RSS suite
+
+/**
+ * Opens `n` streams at `target` (ramped in batches), waits until every one has received its first
+ * event, samples the proxy's RSS, then lets them finish and checks each one.
+ */
+async function openStreams(target, n, mock, proxyPid) {
+  const body = requestBody('stream');
+  let firstEvents = 0;
+  let finished = 0;
+  let completed = 0;
+  const failures = [];
+  const requests = [];
+  const all = [];
+  for (let i = 0; i < n; i++) {
+    all.push(
+      new Promise((resolve) => {
+        const launch = () => {
+          const req = http.request(
+            `${target.url}/v1/chat/completions`,
+            {
+              method: 'POST',
+              agent: false,
+              headers: {
+                'content-type': 'application/json',
+                'content-length': Buffer.byteLength(body),
+                ...target.headers,
+              },
+            },
+            (res) => {
+              let seen = false;
+              let tail = '';
+              let content = 0;
+              res.setEncoding('utf8');
+              res.on('data', (c) => {
+                if (!seen && c.includes('data:')) {
+                  seen = true;
+                  firstEvents++;
+                }
+                content += (c.match(/"delta":\{[^}]*"content":"[^"]/g) ?? []).length;
+                tail = (tail + c).slice(-64);
+              });
+              res.on('end', () => {
+                finished++;
+                if (res.statusCode !== 200) failures.push(`status ${res.statusCode}`);
+                else if (!tail.trimEnd().endsWith('data: [DONE]'))
+                  failures.push('stream did not end with [DONE]');
+                else if (content !== STREAM_CHUNKS) failures.push(`${content} content chunks`);
+                else completed++;
+                resolve();
+              });
+              res.on('error', (e) => {
+                finished++;
+                failures.push(e.message);
+                resolve();
+              });
+            },
+          );
+          req.on('error', (e) => {
+            failures.push(e.code ?? e.message);
+            resolve();
+          });
+          req.end(body);
+          requests.push(req);
+        };
+        // 100 new connections every 20 ms (5,000 a second): fast, but slow enough that the
+        // servers' accept queues (Node's default backlog is 511) never overflow into SYN retries.
+        setTimeout(launch, Math.floor(i / 100) * 20);
+      }),
+    );
+  }
+  const deadline = Date.now() + 20_000;
+  while (firstEvents + failures.length < n && Date.now() < deadline) await sleep(50);
+  const upstream = await mockStats(mock);
+  const samples = [];
+  for (let i = 0; i < 3; i++) {
+    samples.push(rssBytes(proxyPid));
+    await sleep(200);
+  }
+  // Streams receiving events, and requests the proxy holds in all (receiving, or queued by it).
+  const openAtSample = firstEvents - finished;
+  const inFlightAtSample = n - finished;
+  if (firstEvents < n) {
+    // Not every stream got going: abort the rest so the suite stays bounded, and say why.
+    for (const r of requests) r.destroy();
+  }
+  await Promise.race([Promise.all(all), sleep(CHUNK_DELAY * (STREAM_CHUNKS + 4) + 15_000)]);
+  return {
+    firstEvents,
+    finished,
+    completed,
+    failures,
+    openAtSample,
+    inFlightAtSample,
+    upstreamOpen: upstream.open,
+    upstreamMaxOpen: upstream.maxOpen,
+    rss: median(samples),
+  };
+}
+
+async function rssFor(name, target, proxyPid, mock, keys) {
+  // Warm the proxy up (JIT, pools) with short streams before the baseline.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  await Promise.all(
+    Array.from({ length: 200 }, () => oneRequest(agent, { ...target, url: target.url }, 'nonstream')),
+  );
+  agent.destroy();
+  await sleep(1500);
+  await mockReset(mock);
+  const baseline = [];
+  for (let i = 0; i < 3; i++) {
+    baseline.push(rssBytes(proxyPid));
+    await sleep(200);
+  }
+  const before = median(baseline);
+  log(`[rss] ${name}: opening ${STREAMS} streams (one event every ${CHUNK_DELAY} ms)`);
+  const r = await openStreams(target, STREAMS, mock, proxyPid);
+  const where = `rss/${name}`;
+  if (r.firstEvents < STREAMS)
+    problems.push(
+      `${where}: only ${r.firstEvents} of ${STREAMS} streams received their first event within 20 s (the mock had ${r.upstreamOpen} open upstream, at most ${r.upstreamMaxOpen}): the rest were queued`,
+    );
+  else if (r.upstreamMaxOpen < STREAMS)
+    problems.push(
+      `${where}: the mock never had all ${STREAMS} streams open at once (max ${r.upstreamMaxOpen})`,
+    );
+  if (r.failures.length) {
+    const kinds = [...new Set(r.failures)].slice(0, 3).join('; ');
+    problems.push(`${where}: ${r.failures.length} streams failed (${kinds})`);
+  }
+  checkUpstream(await mockStats(mock), 0, keys, where);
+  return {
+    streams: STREAMS,
+    openAtSample: r.openAtSample,
+    inFlightAtSample: r.inFlightAtSample,
+    upstreamMaxOpen: r.upstreamMaxOpen,
+    rssBeforeMiB: r3(before / 2 ** 20),
+    rssOpenMiB: r3(r.rss / 2 ** 20),
+    bytesPerStream: Math.round((r.rss - before) / Math.max(1, r.inFlightAtSample)),
+    completed: r.completed,
+  };
+}
+
+async function rssSuite(keys) {
+  const mock = await startMock(['--chunk-delay', String(CHUNK_DELAY)]);
+  const out = {};
+  const bare = await startBareProxy(mock.url);
+  out.bare = await rssFor(
+    'bare',
+    { name: 'bare', url: bare.url, headers: { authorization: `Bearer ${keys.tenant}` } },
+    bare.pid,
+    mock,
+    keys,
+  );
+  await stop(bare.child);
+  // The gateway as shipped, then the same gateway with a wide upstream pool (see
+  // gateway-serve-wide-pool.mjs): the first shows whether 5,000 streams can be open at all, the
+  // second what each open stream costs.
+  for (const [name, widePool] of [
+    ['gateway', false],
+    ['gateway-wide-pool', true],
+  ]) {
+    const gw = await startGateway(mock.url, keys, `rss-${name}`, { widePool });
+    keys.virtual = gw.virtualKey;
+    out[name] = await rssFor(
+      name,
+      { name, url: gw.url, headers: { authorization: `Bearer ${gw.virtualKey}` } },
+      gw.pid,
+      mock,
+      keys,
+    );
+    await stop(gw.child);
+  }
+  await stop(mock.child);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function verdict(ok) {
+  return ok == null ? '  ?' : ok ? 'ok ' : 'MISS';
+}
+
+function printReport(report) {
+  const lines = [];
+  const f = (x, d = 0) => (x == null ? '—' : Number(x).toFixed(d));
+  lines.push('');
+  lines.push(
+    `Keyhold gateway vs bare proxy vs direct — ${report.startedAt}, node ${process.version}, ${os.cpus().length} CPUs, pinning ${JSON.stringify(pinning)}`,
+  );
+  const misses = [];
+  if (report.throughput) {
+    const t = report.throughput;
+    lines.push(
+      `throughput: ${DURATION} s per run after ${WARMUP} s warmup, ${ROUNDS} round(s), order flipped each round; medians`,
+    );
+    const w = [10, 6, 11, 10, 11, 8, 6, 10, 8, 8, 8, 8, 10, 10];
+    const row = (cells) => cells.map((c, i) => String(c).padStart(w[i])).join(' ');
+    lines.push(
+      row([
+        'mode',
+        'conns',
+        'direct rps',
+        'bare rps',
+        'gateway rps',
+        'gw/bare',
+        '≥0.6',
+        'gw/direct',
+        'bare p50',
+        'gw p50',
+        'bare p99',
+        'gw p99',
+        'bare µs/req',
+        'gw µs/req',
+      ]),
+    );
+    for (const x of Object.values(t.load)) {
+      const ok = x.gwOverBare == null ? null : x.gwOverBare >= TARGETS.nonstreamRatio;
+      if (ok === false) misses.push(`${x.mode}@${x.connections}: gateway/bare ${x.gwOverBare} < 0.6`);
+      lines.push(
+        row([
+          x.mode,
+          x.connections,
+          f(x.directRps),
+          f(x.bareRps),
+          f(x.gatewayRps),
+          f(x.gwOverBare, 3),
+          verdict(ok),
+          f(x.gwOverDirect, 3),
+          f(x.bareP50, 2),
+          f(x.gatewayP50, 2),
+          f(x.bareP99, 2),
+          f(x.gatewayP99, 2),
+          f(x.bareCpuUs),
+          f(x.gatewayCpuUs),
+        ]),
+      );
+    }
+    lines.push(
+      `  per-round gw/bare: ${Object.values(t.load)
+        .map((x) => `${x.mode}@${x.connections} [${x.rounds.map((r) => r.gwOverBare).join(', ')}]`)
+        .join('; ')}`,
+    );
+    lines.push(
+      `unloaded (p50 of ${PROBE} sequential requests per target on one keep-alive connection, interleaved):`,
+    );
+    for (const [mode, p] of Object.entries(t.probe)) {
+      if (mode === 'nonstream') {
+        const ok = p.addedVsBareMs <= TARGETS.addedMs;
+        if (!ok) misses.push(`nonstream added latency ${p.addedVsBareMs} ms > 0.5 ms`);
+        lines.push(
+          `  nonstream total: direct ${f(p.directTotalP50, 3)} ms, bare ${f(p.bareTotalP50, 3)} ms, gateway ${f(p.gatewayTotalP50, 3)} ms → added vs bare +${f(p.addedVsBareMs, 3)} ms [${verdict(ok).trim()} ≤0.5], vs direct +${f(p.addedVsDirectMs, 3)} ms`,
+        );
+      } else {
+        const ok = p.addedTtfbVsBareMs <= TARGETS.addedTtfbMs;
+        if (!ok) misses.push(`stream added time-to-first-event ${p.addedTtfbVsBareMs} ms > 0.5 ms`);
+        lines.push(
+          `  stream first event: direct ${f(p.directTtfbP50, 3)} ms, bare ${f(p.bareTtfbP50, 3)} ms, gateway ${f(p.gatewayTtfbP50, 3)} ms → added vs bare +${f(p.addedTtfbVsBareMs, 3)} ms [${verdict(ok).trim()} ≤0.5], vs direct +${f(p.addedTtfbVsDirectMs, 3)} ms`,
+        );
+        lines.push(
+          `  stream total:       direct ${f(p.directTotalP50, 3)} ms, bare ${f(p.bareTotalP50, 3)} ms, gateway ${f(p.gatewayTotalP50, 3)} ms → added vs bare +${f(p.addedVsBareMs, 3)} ms, vs direct +${f(p.addedVsDirectMs, 3)} ms`,
+        );
+      }
+    }
+    lines.push('  µs/req = user+system CPU of that proxy process during the timed run ÷ its 2xx responses');
+  }
+  if (report.rss) {
+    lines.push(
+      `rss: ${STREAMS} concurrent streams, one event every ${CHUNK_DELAY} ms (${STREAM_CHUNKS + 3} events each)`,
+    );
+    for (const [name, r] of Object.entries(report.rss)) {
+      lines.push(
+        `  ${name.padEnd(17)} RSS ${f(r.rssBeforeMiB, 1)} MiB before, ${f(r.rssOpenMiB, 1)} MiB with ${r.inFlightAtSample} concurrent streams (${r.openAtSample} receiving events, upstream max ${r.upstreamMaxOpen}) → ${f(r.bytesPerStream)} bytes per stream; ${r.completed}/${r.streams} completed`,
+      );
+    }
+  }
+  if (misses.length) lines.push(`targets missed:\n  ${misses.join('\n  ')}`);
+  if (problems.length) lines.push(`PROBLEMS (the figures above are not valid):\n  ${problems.join('\n  ')}`);
+  else
+    lines.push(
+      'checks: all responses 2xx and of the right shape; the mock saw every request, every one with the tenant key and none with the virtual key',
+    );
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return misses;
+}
+
+async function main() {
+  const report = {
+    startedAt: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    pinning,
+    settings: {
+      duration: DURATION,
+      warmup: WARMUP,
+      rounds: ROUNDS,
+      connections: CONNECTIONS,
+      modes: MODES,
+      probe: PROBE,
+      streams: STREAMS,
+      chunkDelayMs: CHUNK_DELAY,
+      logLevel: a['log-level'],
+    },
+  };
+  // A throwaway key: it only ever travels over loopback to the mock.
+  const keys = { tenant: `sk-bench-${randomBytes(24).toString('hex')}`, virtual: '' };
+  if (SUITES.includes('throughput')) report.throughput = await throughputSuite(keys);
+  if (SUITES.includes('rss')) report.rss = await rssSuite(keys);
+  report.finishedAt = new Date().toISOString();
+  report.problems = problems;
+  const misses = printReport(report);
+  report.targetsMissed = misses;
+  if (a.json) {
+    mkdirSync(path.dirname(path.resolve(a.json)), { recursive: true });
+    writeFileSync(a.json, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`full results: ${a.json}\n`);
+  }
+  await stopAll();
+  process.exit(problems.length ? 1 : a.strict && misses.length ? 3 : 0);
+}
+
+// Hard bound on the whole run, whatever happens.
+const budgetS =
+  (SUITES.includes('throughput')
+    ? MODES.length * CONNECTIONS.length * ROUNDS * 3 * (WARMUP + DURATION + 2) + 60
+    : 0) +
+  (SUITES.includes('rss') ? 3 * ((CHUNK_DELAY * (STREAM_CHUNKS + 4)) / 1000 + 40) : 0) +
+  60;
+setTimeout(async () => {
+  process.stderr.write(`gateway-compare: still running after ${Math.round(budgetS)} s: giving up\n`);
+  await stopAll();
+  process.exit(1);
+}, budgetS * 1000).unref();
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    await stopAll();
+    process.exit(130);
+  });
+}
+
+main().catch(async (err) => {
+  process.stderr.write(`gateway-compare: ${err?.message ?? err}\n`);
+  if (problems.length) process.stderr.write(`  ${problems.join('\n  ')}\n`);
+  await stopAll();
+  process.exit(1);
+});

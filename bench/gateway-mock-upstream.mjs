@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+// A fast local OpenAI-format upstream for the gateway benchmark (bench/gateway-compare.mjs).
+//
+//   POST /v1/chat/completions  JSON, or SSE when body.stream: a role chunk, N content chunks, a
+//                              finish chunk, a usage chunk (when stream_options.include_usage, as
+//                              OpenAI does) and `data: [DONE]`
+//   POST /v1/embeddings        a small float embedding per input
+//   GET  /__stats              { total, open, maxOpen, keys: [{ sha256, count }] } since the last reset
+//   POST /__reset              clears the counters
+//
+// It requires `Authorization: Bearer …` (401 in OpenAI's error shape otherwise) and counts the
+// requests per credential by the SHA-256 of the Authorization header value, so the runner can
+// prove which key reached the provider without any key ever being printed or sent back.
+// `open`/`maxOpen` count responses in flight: the RSS benchmark uses them to prove that every
+// slow stream really is open upstream at the same time.
+//
+// Options: --port (default 0 = any free port), --chunks (content chunks per stream, default 20),
+// --chunk-delay (ms between stream chunks, default 0). Prints one JSON line
+// {"event":"listening","url":…,"port":…} when ready.
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    chunks: { type: 'string', default: '20' },
+    'chunk-delay': { type: 'string', default: '0' },
+  },
+});
+const CHUNKS = Math.max(1, Number(values.chunks));
+const CHUNK_DELAY_MS = Math.max(0, Number(values['chunk-delay']));
+const WORDS = ['The', ' quick', ' brown', ' fox', ' jumps', ' over', ' the', ' lazy', ' dog', '.'];
+const UNAUTHORIZED = JSON.stringify({
+  error: {
+    message:
+      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth.",
+    type: 'invalid_request_error',
+    param: null,
+    code: null,
+  },
+});
+
+let seq = 0;
+let stats = fresh();
+function fresh() {
+  return { total: 0, open: 0, maxOpen: 0, byKeyHash: new Map() };
+}
+
+// One hash per distinct header value, remembered: hashing each request would make the mock's own
+// CPU cost grow for no reason, and the set of keys in a benchmark is tiny.
+const hashOf = new Map();
+function keyHash(value) {
+  let h = hashOf.get(value);
+  if (h === undefined) {
+    h = createHash('sha256').update(value).digest('hex');
+    if (hashOf.size < 1000) hashOf.set(value, h);
+  }
+  return h;
+}
+
+function completion(model) {
+  const text = Array.from({ length: CHUNKS }, (_, i) => WORDS[i % WORDS.length]).join('');
+  return JSON.stringify({
+    id: `chatcmpl-mock${++seq}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: text, refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
+    usage: { prompt_tokens: 12, completion_tokens: CHUNKS, total_tokens: 12 + CHUNKS },
+    service_tier: 'default',
+    system_fingerprint: 'fp_mock',
+  });
+}
+
+/** The SSE events of one stream, in order, each a complete `data: …\n\n` block. */
+function streamEvents(model, includeUsage) {
+  const base = `{"id":"chatcmpl-mock${++seq}","object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"fp_mock"`;
+  const usageNull = includeUsage ? ',"usage":null' : '';
+  const events = [
+    `data: ${base},"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]${usageNull}}\n\n`,
+  ];
+  for (let i = 0; i < CHUNKS; i++) {
+    events.push(
+      `data: ${base},"choices":[{"index":0,"delta":{"content":${JSON.stringify(WORDS[i % WORDS.length])}},"logprobs":null,"finish_reason":null}]${usageNull}}\n\n`,
+    );
+  }
+  events.push(
+    `data: ${base},"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]${usageNull}}\n\n`,
+  );
+  if (includeUsage) {
+    events.push(
+      `data: ${base},"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":${CHUNKS},"total_tokens":${12 + CHUNKS},"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}\n\n`,
+    );
+  }
+  events.push('data: [DONE]\n\n');
+  return events;
+}
+
+function sendJson(res, status, payload) {
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+function sendStream(res, events) {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  if (CHUNK_DELAY_MS === 0) {
+    res.end(events.join(''));
+    return;
+  }
+  // Slow stream: the first event at once, then one every CHUNK_DELAY_MS.
+  let i = 0;
+  const tick = () => {
+    if (res.destroyed) return;
+    res.write(events[i++]);
+    if (i < events.length) setTimeout(tick, CHUNK_DELAY_MS);
+    else res.end();
+  };
+  tick();
+}
+
+const server = http.createServer((req, res) => {
+  if (req.url === '/__stats') {
+    const keys = [...stats.byKeyHash].map(([sha256, count]) => ({ sha256, count }));
+    sendJson(
+      res,
+      200,
+      JSON.stringify({ total: stats.total, open: stats.open, maxOpen: stats.maxOpen, keys }),
+    );
+    return;
+  }
+  if (req.url === '/__reset') {
+    const open = stats.open;
+    stats = fresh();
+    stats.open = open;
+    sendJson(res, 200, '{"ok":true}');
+    return;
+  }
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const auth = req.headers.authorization;
+    stats.total++;
+    const h = keyHash(auth ?? '');
+    stats.byKeyHash.set(h, (stats.byKeyHash.get(h) ?? 0) + 1);
+    if (!auth?.startsWith('Bearer ')) {
+      sendJson(res, 401, UNAUTHORIZED);
+      return;
+    }
+    stats.open++;
+    if (stats.open > stats.maxOpen) stats.maxOpen = stats.open;
+    res.once('close', () => stats.open--);
+    let body = {};
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      // An unparseable body is answered like an empty one; the benchmark never sends one.
+    }
+    const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
+    if (req.url?.endsWith('/embeddings')) {
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      sendJson(
+        res,
+        200,
+        JSON.stringify({
+          object: 'list',
+          data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: [0.1, 0.2, 0.3, 0.4] })),
+          model,
+          usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
+        }),
+      );
+      return;
+    }
+    if (body.stream === true) {
+      sendStream(res, streamEvents(model, body.stream_options?.include_usage === true));
+      return;
+    }
+    sendJson(res, 200, completion(model));
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.headersTimeout = 0;
+server.requestTimeout = 0;
+server.maxConnections = 20_000;
+// A deep accept queue: the RSS benchmark opens thousands of connections within a second or two.
+server.listen({ port: Number(values.port), host: '127.0.0.1', backlog: 8192 }, () => {
+  const { port } = server.address();
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url: `http://127.0.0.1:${port}`, port })}\n`);
+});
