@@ -1,0 +1,120 @@
+import type { ProviderAdapter, Transport } from '@keyhold/core';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createLogger } from './http/logger.js';
+import { buildServer } from './http/server.js';
+import { noopUsageSink, type UsageSink } from './metering/usage-sink.js';
+import type { Directory } from './routing/directory.js';
+import { createDirectoryCache } from './routing/directory-cache.js';
+import type { ModelCatalogue } from './routing/model-catalogue.js';
+import { createProviderCaller } from './routing/provider-caller.js';
+
+export interface GatewayOptions {
+  /** Tenants, users, groups, virtual keys and credentials (config file, or the vault's store). */
+  directory: Directory;
+  /** Operator model aliases and the models `GET /v1/models` lists. */
+  catalogue?: Partial<ModelCatalogue>;
+  /** Adapters that replace the registry's for some providers (custom providers, a scripted fake). */
+  adapters?: Readonly<Record<string, ProviderAdapter>>;
+  /** Operator-set non-secret fields per provider, e.g. `{ openai: { baseURL } }` for an egress proxy. */
+  providerFields?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** How adapters reach providers (default: core's shared undici transport). */
+  transport?: Transport;
+  /** Receives one usage event per upstream attempt (default: dropped). */
+  usage?: UsageSink;
+  logger?: Logger;
+  /** Largest request body in bytes (default 4 MiB). */
+  bodyLimit?: number;
+  /** How long directory lookups are cached (ms, default 30 s). */
+  cacheTtlMs?: number;
+  /** How long `close()` waits for in-flight requests before cutting connections (ms, default 30 s). */
+  drainTimeoutMs?: number;
+  /** Per-attempt upstream timeout (ms). */
+  upstreamTimeoutMs?: number;
+  /** Retries of transient upstream failures (default 2). */
+  maxRetries?: number;
+}
+
+export interface Gateway {
+  /** The Fastify instance (for `inject` in tests, or to add routes). */
+  readonly app: FastifyInstance;
+  readonly logger: Logger;
+  /** Starts listening; resolves to the base URL, e.g. `http://127.0.0.1:4000`. */
+  listen(options?: { port?: number; host?: string }): Promise<string>;
+  /** Stops accepting requests, drains in-flight ones (bounded by `drainTimeoutMs`) and closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds a gateway from its dependencies.
+ *
+ * @example
+ * const loaded = createConfigDirectory(config);
+ * if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+ * const gateway = createGateway({ directory: loaded.directory, catalogue: { aliases: { fast: 'openai/gpt-4o-mini' } } });
+ * const url = await gateway.listen({ port: 4000 });
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const logger = options.logger ?? createLogger();
+  const directory = createDirectoryCache(options.directory, { ttlMs: options.cacheTtlMs });
+  const catalogue: ModelCatalogue = {
+    aliases: options.catalogue?.aliases ?? {},
+    list: options.catalogue?.list ?? [],
+  };
+  const caller = createProviderCaller({
+    directory,
+    catalogue,
+    usage: options.usage ?? noopUsageSink,
+    ...(options.adapters ? { adapters: options.adapters } : {}),
+    ...(options.providerFields ? { providerFields: options.providerFields } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
+    ...(options.upstreamTimeoutMs !== undefined ? { timeoutMs: options.upstreamTimeoutMs } : {}),
+    ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
+  });
+  let ready = false;
+  let closing: Promise<void> | undefined;
+  const app = buildServer({
+    directory,
+    catalogue,
+    caller,
+    logger,
+    isReady: () => ready,
+    ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
+  });
+
+  return {
+    app,
+    logger,
+    async listen(listenOptions = {}) {
+      const url = await app.listen({
+        port: listenOptions.port ?? 0,
+        host: listenOptions.host ?? '127.0.0.1',
+      });
+      ready = true;
+      return url;
+    },
+    close() {
+      closing ??= (async () => {
+        ready = false;
+        const timeoutMs = options.drainTimeoutMs ?? 30_000;
+        const timer = setTimeout(() => {
+          logger.warn({ timeoutMs }, 'drain timeout: closing remaining connections');
+          app.server.closeAllConnections();
+        }, timeoutMs);
+        timer.unref();
+        // A keep-alive connection whose last request finishes during the drain would otherwise
+        // hold the server open until its idle timeout: close such connections as they go idle.
+        const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
+        sweeper.unref();
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(timer);
+          clearInterval(sweeper);
+          await directory.close?.();
+        }
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type { StreamEvent } from '@keyhold/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { overheadOf } from './gateway-request.js';
+import { type Problem, problemFromError } from './problem.js';
+import { writeChunk } from './sse-writer.js';
+import { type Surface, sendProblem } from './surface.js';
+
+export interface StreamEncoder {
+  encode(event: StreamEvent): string;
+  end(): string;
+  error(problem: Problem): string;
+}
+
+/**
+ * Sends a provider stream as server-sent events. The status line waits for the first upstream
+ * event, so a failure before it (a rejected key, an unknown model upstream) is still a proper
+ * HTTP error; from then on each event is written as it arrives (no buffering), with backpressure.
+ * A failure after the first byte becomes the surface's in-stream error event. If the client goes
+ * away, `controller` aborts the upstream request.
+ */
+export async function streamResponse(input: {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  surface: Surface;
+  events: AsyncIterable<StreamEvent>;
+  encoder: StreamEncoder;
+  controller: AbortController;
+}): Promise<FastifyReply> {
+  const { request, reply, surface, encoder, controller } = input;
+  const iterator = input.events[Symbol.asyncIterator]();
+  let next: IteratorResult<StreamEvent>;
+  try {
+    next = await iterator.next();
+  } catch (error) {
+    await iterator.return?.(undefined);
+    return sendProblem(reply, surface, problemFromError(error));
+  }
+
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-keyhold-overhead-ms': overheadOf(request),
+  });
+  let outcome = 'completed';
+  try {
+    while (!next.done) {
+      await writeChunk(res, encoder.encode(next.value));
+      if (res.destroyed) break;
+      next = await iterator.next();
+    }
+    if (!res.destroyed) await writeChunk(res, encoder.end());
+    else outcome = 'client_closed';
+  } catch (error) {
+    const p = problemFromError(error);
+    outcome = controller.signal.aborted ? 'client_closed' : p.code;
+    if (!res.destroyed) await writeChunk(res, encoder.error(p));
+  } finally {
+    if (res.destroyed && !controller.signal.aborted) controller.abort();
+    await iterator.return?.(undefined);
+    if (!res.writableEnded) res.end();
+  }
+  request.log.info(
+    { res: { statusCode: 200 }, responseTime: performance.now() - request.timing.started, stream: outcome },
+    'stream finished',
+  );
+  return reply;
+}

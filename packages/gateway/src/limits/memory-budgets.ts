@@ -1,0 +1,150 @@
+import { emitAlerts, reachedThresholds } from './budget-alerts.js';
+import { periodWindow } from './budget-period.js';
+import {
+  type BudgetAlert,
+  type BudgetReservation,
+  type Budgets,
+  type BudgetsOptions,
+  DEFAULT_RESERVATION_TTL_MS,
+  type PeriodWindow,
+} from './budgets.js';
+import { prepareReservation, toActualMicros } from './prepare-reservation.js';
+
+interface PeriodState {
+  spent: number;
+  reserved: number;
+  /** Open reservations: id → micros and expiry. */
+  holds: Map<string, { micros: number; expiresAt: number }>;
+  /** Settled or released reservation ids (so a second settle is a no-op) → expiry of the marker. */
+  done: Map<string, number>;
+  alerted: Set<number>;
+  endMs: number;
+}
+
+/** Finished periods are forgotten this long after they end. */
+const RETENTION_MS = 7 * 86_400_000;
+
+/**
+ * Budgets held in this process (one gateway instance). Every operation runs synchronously between
+ * awaits, so check-and-reserve is atomic without a lock.
+ */
+export function createMemoryBudgets(options: BudgetsOptions = {}): Budgets {
+  const now = options.now ?? Date.now;
+  const ttl = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
+  const states = new Map<string, PeriodState>();
+  let lastSweep = 0;
+
+  function state(budgetId: string, window: PeriodWindow, at: number): PeriodState {
+    const key = `${budgetId}\u0000${window.key}`;
+    let s = states.get(key);
+    if (!s) {
+      s = {
+        spent: 0,
+        reserved: 0,
+        holds: new Map(),
+        done: new Map(),
+        alerted: new Set(),
+        endMs: window.endMs,
+      };
+      states.set(key, s);
+    }
+    for (const [id, hold] of s.holds) {
+      if (hold.expiresAt > at) continue;
+      s.reserved -= hold.micros;
+      s.holds.delete(id);
+    }
+    for (const [id, expiresAt] of s.done) if (expiresAt <= at) s.done.delete(id);
+    return s;
+  }
+
+  function sweep(at: number) {
+    if (at - lastSweep < 60_000) return;
+    lastSweep = at;
+    for (const [key, s] of states) if (s.endMs + RETENTION_MS <= at) states.delete(key);
+  }
+
+  function finish(reservation: BudgetReservation, actual: number) {
+    const at = now();
+    const alerts: BudgetAlert[] = [];
+    for (const { budget, window } of reservation.entries) {
+      const s = state(budget.id, window, at);
+      if (s.done.has(reservation.id)) continue;
+      const hold = s.holds.get(reservation.id);
+      if (hold) {
+        s.reserved -= hold.micros;
+        s.holds.delete(reservation.id);
+      }
+      s.spent += actual;
+      s.done.set(reservation.id, at + ttl);
+      for (const threshold of reachedThresholds(s.spent, budget.limitMicros)) {
+        if (s.alerted.has(threshold)) continue;
+        s.alerted.add(threshold);
+        alerts.push({
+          budget,
+          window,
+          threshold,
+          spentMicros: s.spent,
+          limitMicros: budget.limitMicros,
+          cause: 'spend',
+        });
+      }
+    }
+    sweep(at);
+    emitAlerts(alerts, options);
+  }
+
+  return {
+    async reserve(input) {
+      const at = now();
+      const reservation = prepareReservation(input, at, ttl);
+      const held = reservation.entries.map((e) => state(e.budget.id, e.window, at));
+      for (let i = 0; i < reservation.entries.length; i++) {
+        const { budget, window } = reservation.entries[i]!;
+        const s = held[i]!;
+        if (budget.mode !== 'hard' || s.spent + s.reserved + reservation.micros <= budget.limitMicros)
+          continue;
+        if (!s.alerted.has(100)) {
+          s.alerted.add(100);
+          emitAlerts(
+            [
+              {
+                budget,
+                window,
+                threshold: 100,
+                spentMicros: s.spent,
+                limitMicros: budget.limitMicros,
+                cause: 'blocked',
+              },
+            ],
+            options,
+          );
+        }
+        return { ok: false, budget, window, spentMicros: s.spent, reservedMicros: s.reserved };
+      }
+      for (const s of held) {
+        s.reserved += reservation.micros;
+        s.holds.set(reservation.id, { micros: reservation.micros, expiresAt: reservation.expiresAt });
+      }
+      sweep(at);
+      return { ok: true, reservation };
+    },
+
+    async settle(reservation, actualMicros) {
+      finish(reservation, toActualMicros(actualMicros));
+    },
+
+    async release(reservation) {
+      finish(reservation, 0);
+    },
+
+    async status(budget, at = now()) {
+      const window = periodWindow(budget.period, at);
+      const s = state(budget.id, window, now());
+      return { window, spentMicros: s.spent, reservedMicros: s.reserved };
+    },
+
+    async close() {
+      states.clear();
+    },
+  };
+}

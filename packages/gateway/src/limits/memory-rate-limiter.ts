@@ -1,0 +1,65 @@
+import { gcraAdjust, gcraStep } from './gcra.js';
+import { decide, toDimensions, toTokenCost } from './rate-decision.js';
+import { RATE_PERIOD_MS, type RateLimiter, type RateScope } from './rate-limiter.js';
+
+export interface MemoryRateLimiterOptions {
+  /** Clock in milliseconds. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Entries whose bucket is full again are dropped every this many operations. */
+const SWEEP_EVERY = 10_000;
+
+/**
+ * Rate limits held in this process: right for a single gateway instance, wrong for several
+ * (each would allow the full limit) — give a Redis URL then.
+ *
+ * Each check reads and writes a few map entries synchronously, so it is atomic without a lock,
+ * and one tenant at its limit costs another tenant nothing.
+ */
+export function createMemoryRateLimiter(options: MemoryRateLimiterOptions = {}): RateLimiter {
+  const now = options.now ?? Date.now;
+  const tats = new Map<string, number>();
+  let operations = 0;
+
+  function sweep(at: number) {
+    if (++operations % SWEEP_EVERY !== 0) return;
+    for (const [key, tat] of tats) if (tat <= at) tats.delete(key);
+  }
+
+  return {
+    async check(input) {
+      const at = now();
+      const tokens = toTokenCost(input.tokens);
+      const dims = toDimensions(input.scopes, tokens);
+      const keys = dims.map((d) => memoryKey(input.tenantId, d.scope, d.limit));
+      const steps = dims.map((d, i) => gcraStep(tats.get(keys[i]!), at, d.max, RATE_PERIOD_MS, d.cost));
+      if (steps.every((s) => s.allowed)) {
+        for (let i = 0; i < steps.length; i++) tats.set(keys[i]!, steps[i]!.newTat);
+      }
+      sweep(at);
+      return decide(input.tenantId, input.scopes, dims, steps, tokens);
+    },
+
+    async settle(ticket, actualTokens) {
+      const delta = toTokenCost(actualTokens) - ticket.reservedTokens;
+      if (delta === 0) return;
+      const at = now();
+      for (const scope of ticket.scopes) {
+        if (scope.tpm === undefined) continue;
+        const key = memoryKey(ticket.tenantId, scope, 'tokens');
+        const next = gcraAdjust(tats.get(key), at, scope.tpm, RATE_PERIOD_MS, delta);
+        if (next === undefined) tats.delete(key);
+        else tats.set(key, next);
+      }
+    },
+
+    async close() {
+      tats.clear();
+    },
+  };
+}
+
+function memoryKey(tenantId: string, scope: RateScope, limit: 'requests' | 'tokens'): string {
+  return `${tenantId}\u0000${scope.kind}\u0000${scope.id}\u0000${limit}`;
+}

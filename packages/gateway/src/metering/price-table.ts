@@ -1,0 +1,254 @@
+import type { Usage } from '@keyhold/core';
+import { calcPrice, type ModelInfo, type ModelPrice, type Provider } from '@pydantic/genai-prices';
+import { toCatalogueProvider } from './price-provider-ids.js';
+import { dollarsToMicros } from './to-micros.js';
+
+/**
+ * An operator's price for one model (or, with `model: '*'`, every model of a provider), in US
+ * dollars per million tokens — the unit providers publish. An override wins over the catalogue.
+ */
+export interface PriceOverride {
+  /** Keyhold provider id (`openai`, `vllm`, …). */
+  provider: string;
+  /** The model name as sent upstream (case-insensitive), or `*` for every model of the provider. */
+  model: string;
+  inputPerMTok: number;
+  outputPerMTok: number;
+  /** Price of input tokens read from the prompt cache; defaults to `inputPerMTok`. */
+  cachedInputPerMTok?: number;
+  /** Price of input tokens written to the prompt cache; defaults to `inputPerMTok`. */
+  cacheWritePerMTok?: number;
+}
+
+/**
+ * Per-token prices in micro-dollars per token. One micro-dollar per token is one US dollar per
+ * million tokens, so these are numerically the published "$ / 1M tokens" figures.
+ */
+export interface TokenPrices {
+  /** Input tokens neither read from nor written to the prompt cache. */
+  input: number;
+  output: number;
+  /** Input tokens read from the prompt cache (equal to `input` where there is no discount). */
+  cachedInput: number;
+  /** Input tokens written to the prompt cache, where the provider charges for it (Anthropic, Bedrock). */
+  cacheWrite?: number;
+}
+
+export type PriceSource = 'override' | 'catalogue';
+
+export type PriceLookup =
+  | {
+      priced: true;
+      source: PriceSource /** The catalogue's model id that matched. */;
+      model: string;
+      prices: TokenPrices;
+    }
+  | { priced: false };
+
+/** The cost of one call. `priced: false` means no price is known: the cost is 0 and budgets never block it. */
+export interface Cost {
+  micros: number;
+  priced: boolean;
+  source?: PriceSource;
+}
+
+export interface PriceAt {
+  /** When the call happened; some prices change on a date or by time of day. Default: now. */
+  at?: Date;
+}
+
+export interface PriceOfOptions extends PriceAt {
+  /**
+   * Prompt size. Some models (Gemini Pro, Claude with a long context) charge every token of a
+   * call at a higher rate once the prompt passes a threshold; this picks that tier. Default 0.
+   */
+  inputTokens?: number;
+}
+
+export interface PriceTable {
+  /** Per-token prices of a model, or `{ priced: false }`. */
+  priceOf(provider: string, model: string, options?: PriceOfOptions): PriceLookup;
+  /** Cost of one call in integer micro-dollars, rounded up (see {@link dollarsToMicros}). */
+  costOf(provider: string, model: string, usage: Usage, options?: PriceAt): Cost;
+}
+
+export interface CreatePriceTableOptions {
+  overrides?: readonly PriceOverride[];
+  /** Clock for date- and time-dependent prices. Default `() => new Date()`. */
+  now?: () => Date;
+}
+
+interface Resolved {
+  source: PriceSource;
+  /** A catalogue provider holding only the matched model, so later lookups skip matching. */
+  provider: Provider;
+  modelId: string;
+}
+
+/** Lookups are cached per (provider, model); the cache is dropped when it grows past this. */
+const MAX_CACHED_LOOKUPS = 10_000;
+
+/**
+ * The price table: the `@pydantic/genai-prices` catalogue (bundled data, no network at run time)
+ * plus operator overrides. Unknown models are unpriced (cost 0, `priced: false`).
+ *
+ * @example
+ * const prices = createPriceTable({
+ *   overrides: [{ provider: 'vllm', model: '*', inputPerMTok: 0.1, outputPerMTok: 0.1 }],
+ * });
+ * prices.costOf('openai', 'gpt-4o', { inputTokens: 1000, outputTokens: 100, totalTokens: 1100 });
+ * // { micros: 3500, priced: true, source: 'catalogue' }
+ */
+export function createPriceTable(options: CreatePriceTableOptions = {}): PriceTable {
+  const overrides = indexOverrides(options.overrides ?? []);
+  const now = options.now ?? (() => new Date());
+  const cache = new Map<string, Resolved | null>();
+
+  function resolve(provider: string, model: string): Resolved | null {
+    const cacheKey = `${provider}\u0000${model}`;
+    const hit = cache.get(cacheKey);
+    if (hit !== undefined) return hit;
+    const found = findOverride(overrides, provider, model) ?? findInCatalogue(provider, model);
+    if (cache.size >= MAX_CACHED_LOOKUPS) cache.clear();
+    cache.set(cacheKey, found);
+    return found;
+  }
+
+  return {
+    priceOf(provider, model, opts = {}) {
+      const resolved = resolve(provider, model);
+      if (!resolved) return { priced: false };
+      const result = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, {
+        provider: resolved.provider,
+        timestamp: opts.at ?? now(),
+      });
+      if (!result) return { priced: false };
+      return {
+        priced: true,
+        source: resolved.source,
+        model: resolved.modelId,
+        prices: toTokenPrices(result.model_price, count(opts.inputTokens)),
+      };
+    },
+
+    costOf(provider, model, usage, opts = {}) {
+      const resolved = resolve(provider, model);
+      if (!resolved) return { micros: 0, priced: false };
+      const result = calcPrice(toCatalogueUsage(usage), model, {
+        provider: resolved.provider,
+        timestamp: opts.at ?? now(),
+      });
+      if (!result) return { micros: 0, priced: false };
+      return { micros: dollarsToMicros(result.total_price), priced: true, source: resolved.source };
+    },
+  };
+}
+
+function findInCatalogue(provider: string, model: string): Resolved | null {
+  const providerId = toCatalogueProvider(provider);
+  if (providerId === undefined) return null;
+  const match = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId });
+  if (!match) return null;
+  // The matched model may come from a fallback provider (Azure → OpenAI); pin it.
+  const { fallback_model_providers: _fallbacks, ...rest } = match.provider;
+  return {
+    source: 'catalogue',
+    provider: { ...rest, models: [match.model] },
+    modelId: match.model.id,
+  };
+}
+
+type OverrideIndex = Map<string, Map<string, PriceOverride>>;
+
+function indexOverrides(list: readonly PriceOverride[]): OverrideIndex {
+  const index: OverrideIndex = new Map();
+  for (const o of list) {
+    for (const field of [
+      'inputPerMTok',
+      'outputPerMTok',
+      'cachedInputPerMTok',
+      'cacheWritePerMTok',
+    ] as const) {
+      const value = o[field];
+      if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+        throw new RangeError(
+          `Price override for ${o.provider}/${o.model}: ${field} must be a non-negative number`,
+        );
+      }
+    }
+    if (!o.provider || !o.model) throw new RangeError('Price override: provider and model are required');
+    const byModel = index.get(o.provider) ?? new Map<string, PriceOverride>();
+    byModel.set(o.model.toLowerCase(), o);
+    index.set(o.provider, byModel);
+  }
+  return index;
+}
+
+function findOverride(index: OverrideIndex, provider: string, model: string): Resolved | null {
+  const byModel = index.get(provider);
+  const o = byModel?.get(model.toLowerCase()) ?? byModel?.get('*');
+  if (!o) return null;
+  const prices: ModelPrice = { input_mtok: o.inputPerMTok, output_mtok: o.outputPerMTok };
+  if (o.cachedInputPerMTok !== undefined) prices.cache_read_mtok = o.cachedInputPerMTok;
+  if (o.cacheWritePerMTok !== undefined) prices.cache_write_mtok = o.cacheWritePerMTok;
+  const info: ModelInfo = { id: model, match: { equals: model }, prices };
+  return {
+    source: 'override',
+    provider: {
+      id: `keyhold-override-${provider}`,
+      name: 'Operator price override',
+      api_pattern: '(?!)',
+      models: [info],
+    },
+    modelId: model,
+  };
+}
+
+/**
+ * Keyhold's usage → the catalogue's usage keys. Both count the whole prompt as input, cache reads
+ * and writes included (core's `Usage` documents `inputTokens` that way; the catalogue's README
+ * says "`input_tokens` … includes uncached tokens, cache-read tokens, and cache-write tokens").
+ * Reasoning tokens are already part of the output. Counts are clamped so the cache parts never
+ * exceed the whole, which the catalogue would reject.
+ */
+function toCatalogueUsage(usage: Usage): Record<string, number> {
+  const input = count(usage.inputTokens);
+  const read = Math.min(count(usage.cachedInputTokens), input);
+  const write = Math.min(count(usage.cacheWriteInputTokens), input - read);
+  return {
+    input_tokens: input,
+    cache_read_tokens: read,
+    cache_write_tokens: write,
+    output_tokens: count(usage.outputTokens),
+  };
+}
+
+function count(value: number | undefined): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+}
+
+function toTokenPrices(price: ModelPrice, inputTokens: number): TokenPrices {
+  const input = tierPrice(price.input_mtok, inputTokens) ?? 0;
+  const cacheWrite = tierPrice(price.cache_write_mtok, inputTokens);
+  return {
+    input,
+    output: tierPrice(price.output_mtok, inputTokens) ?? 0,
+    cachedInput: tierPrice(price.cache_read_mtok, inputTokens) ?? input,
+    ...(cacheWrite !== undefined ? { cacheWrite } : {}),
+  };
+}
+
+/**
+ * A tiered price applies the rate of the highest tier whose `start` the prompt size exceeds, to
+ * every token of the call — the catalogue's own rule, mirrored here so `priceOf` agrees with
+ * `costOf`.
+ */
+function tierPrice(value: ModelPrice[string], inputTokens: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') return value;
+  let rate = value.base;
+  for (const tier of [...value.tiers].sort((a, b) => a.start - b.start)) {
+    if (inputTokens > tier.start) rate = tier.price;
+  }
+  return rate;
+}

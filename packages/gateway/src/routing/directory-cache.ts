@@ -1,0 +1,91 @@
+import type { Directory, DirectoryChange } from './directory.js';
+
+export interface DirectoryCacheOptions {
+  /** How long a looked-up record is trusted without a change notice (ms). Default 30 s. */
+  ttlMs?: number;
+  /** Entries kept per table before the oldest are dropped. Default 50,000. */
+  maxEntries?: number;
+}
+
+interface Entry<T> {
+  value: Promise<T>;
+  expires: number;
+}
+
+/**
+ * Wraps a directory with in-memory caches so the hot path does no round trip once warm.
+ * Concurrent misses for the same key share one lookup. Entries expire after `ttlMs`, and a change
+ * notice from the directory drops the affected entries at once. `open` is never cached: secrets
+ * are decrypted per request and dropped with it.
+ */
+export function createDirectoryCache(directory: Directory, options: DirectoryCacheOptions = {}): Directory {
+  const ttl = options.ttlMs ?? 30_000;
+  const max = options.maxEntries ?? 50_000;
+  const tables = {
+    tenant: new Map<string, Entry<unknown>>(),
+    user: new Map<string, Entry<unknown>>(),
+    memberships: new Map<string, Entry<unknown>>(),
+    key: new Map<string, Entry<unknown>>(),
+    credentials: new Map<string, Entry<unknown>>(),
+    operator: new Map<string, Entry<unknown>>(),
+  };
+
+  function cached<T>(table: Map<string, Entry<unknown>>, key: string, load: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const hit = table.get(key);
+    if (hit && hit.expires > now) return hit.value as Promise<T>;
+    const value = load();
+    // A failed lookup is not remembered.
+    value.catch(() => table.delete(key));
+    if (table.size >= max) table.delete(table.keys().next().value as string);
+    table.set(key, { value, expires: now + ttl });
+    return value;
+  }
+
+  function dropPrefix(table: Map<string, Entry<unknown>>, prefix: string): void {
+    for (const key of table.keys()) if (key.startsWith(prefix)) table.delete(key);
+  }
+
+  function invalidate(change: DirectoryChange): void {
+    switch (change.kind) {
+      case 'tenant':
+        tables.tenant.delete(change.tenantId);
+        dropPrefix(tables.user, `${change.tenantId}\u0000`);
+        dropPrefix(tables.memberships, `${change.tenantId}\u0000`);
+        break;
+      case 'virtual-key':
+        tables.key.delete(change.hash);
+        break;
+      case 'credentials':
+        dropPrefix(tables.credentials, `${change.tenantId}\u0000`);
+        break;
+      case 'operator-keys':
+        tables.operator.clear();
+        break;
+      case 'all':
+        for (const table of Object.values(tables)) table.clear();
+        break;
+    }
+  }
+
+  const unsubscribe = directory.subscribe?.(invalidate);
+
+  return {
+    mode: directory.mode,
+    getTenant: (id) => cached(tables.tenant, id, () => directory.getTenant(id)),
+    getUser: (t, u) => cached(tables.user, `${t}\u0000${u}`, () => directory.getUser(t, u)),
+    listMemberships: (t, u) =>
+      cached(tables.memberships, `${t}\u0000${u}`, () => directory.listMemberships(t, u)),
+    findVirtualKey: (hash) => cached(tables.key, hash, () => directory.findVirtualKey(hash)),
+    listCredentials: (t, p) =>
+      cached(tables.credentials, `${t}\u0000${p}`, () => directory.listCredentials(t, p)),
+    listOperatorKeys: (p) => cached(tables.operator, p, () => directory.listOperatorKeys(p)),
+    open: (ref) => directory.open(ref),
+    subscribe: directory.subscribe?.bind(directory),
+    async close() {
+      unsubscribe?.();
+      for (const table of Object.values(tables)) table.clear();
+      await directory.close?.();
+    },
+  };
+}

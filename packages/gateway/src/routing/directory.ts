@@ -1,0 +1,144 @@
+import type { Credential, Operation } from '@keyhold/core';
+
+/**
+ * The directory: who the tenants, users, groups, virtual keys and provider credentials are. The
+ * gateway reads it through this interface only. `createConfigDirectory` implements it over a
+ * config file; the vault (issue 4) implements it over PostgreSQL with encrypted credentials.
+ *
+ * Lookups may be asynchronous (a database); the gateway wraps the directory in
+ * `createDirectoryCache` so that the hot path only does in-memory lookups once caches are warm.
+ * Nothing here carries key material except what `open` returns, for the duration of one request.
+ */
+
+/** `single`: operator keys only. `shared`: tenant keys, operator fallback when the tenant allows.
+ * `dedicated`: tenant keys mandatory, no operator keys at all. */
+export type DeploymentMode = 'single' | 'shared' | 'dedicated';
+
+/** Which operation a credential may serve. */
+export type CredentialPurpose = 'any' | Operation;
+
+export type CredentialStatus = 'active' | 'invalid' | 'revoked';
+
+/** Numeric settings a tenant applies to requests that do not set them (`defaults`) or bounds (`caps`). */
+export interface ParameterSettings {
+  maxTokens?: number;
+  temperature?: number;
+}
+
+export interface TenantSettings {
+  /** May callers supply their own provider key in `X-Provider-API-Key`? */
+  allowKeyHeader: boolean;
+  /** In `shared` mode, may the operator's key be used when the tenant has none? */
+  allowOperatorFallback: boolean;
+  /** `provider/model` or an alias, used when a request names no model. */
+  defaultModel?: string;
+  defaults?: ParameterSettings;
+  caps?: ParameterSettings;
+  /**
+   * Allowed models as patterns over `provider/model` (`*` matches any run of characters), e.g.
+   * `openai/*`, `anthropic/claude-sonnet-*`. Absent: everything is allowed.
+   */
+  allowedModels?: string[];
+  /** Operations that must be paid with the tenant's own key (no operator fallback). */
+  mandatoryByo?: Operation[];
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  status: 'active' | 'suspended';
+  settings: TenantSettings;
+}
+
+export interface User {
+  id: string;
+  tenantId: string;
+  status: 'active' | 'disabled';
+}
+
+export interface Group {
+  id: string;
+  tenantId: string;
+  name: string;
+}
+
+/** A user's membership of a group; `useCredentials` says whether the group's keys serve the user. */
+export interface Membership {
+  groupId: string;
+  userId: string;
+  useCredentials: boolean;
+}
+
+export interface VirtualKeyRecord {
+  id: string;
+  tenantId: string;
+  userId?: string;
+  /** SHA-256 of the key, hex (see `hashVirtualKey`). */
+  hash: string;
+  /** Visible prefix, e.g. `kh_AbCd`. */
+  prefix: string;
+  hint: string;
+  expiresAt?: Date;
+  revokedAt?: Date;
+}
+
+export type CredentialOwner =
+  | { kind: 'tenant'; id: string }
+  | { kind: 'group'; id: string }
+  | { kind: 'user'; id: string };
+
+/** A stored provider credential, without its secrets. */
+export interface CredentialRecord {
+  id: string;
+  tenantId: string;
+  owner: CredentialOwner;
+  provider: string;
+  purpose: CredentialPurpose;
+  status: CredentialStatus;
+  /** `…abcd` of the main secret. */
+  hint: string;
+  /** Non-secret fields (base URL, Azure endpoint / api version / deployment, Bedrock region). */
+  fields: Readonly<Record<string, string>>;
+}
+
+/** A key of the operator's, used per deployment mode and tenant policy. */
+export interface OperatorKeyRecord {
+  id: string;
+  provider: string;
+  purpose: CredentialPurpose;
+  hint: string;
+  fields: Readonly<Record<string, string>>;
+}
+
+/** What `open` needs to find a credential's secrets. */
+export type CredentialRef = { kind: 'credential'; id: string } | { kind: 'operator'; id: string };
+
+/** Told when directory data changes, so caches (on every replica) can drop what they hold. */
+export type DirectoryChange =
+  | { kind: 'tenant'; tenantId: string }
+  | { kind: 'virtual-key'; hash: string }
+  | { kind: 'credentials'; tenantId: string }
+  | { kind: 'operator-keys' }
+  | { kind: 'all' };
+
+export interface Directory {
+  readonly mode: DeploymentMode;
+  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  getUser(tenantId: string, userId: string): Promise<User | undefined>;
+  /** The user's group memberships (groups of the user's own tenant only). */
+  listMemberships(tenantId: string, userId: string): Promise<Membership[]>;
+  /** The virtual key whose hash is `hash`, whatever its expiry or revocation. */
+  findVirtualKey(hash: string): Promise<VirtualKeyRecord | undefined>;
+  /** Every credential of the tenant, its groups and its users, for one provider, in any status. */
+  listCredentials(tenantId: string, provider: string): Promise<CredentialRecord[]>;
+  listOperatorKeys(provider: string): Promise<OperatorKeyRecord[]>;
+  /**
+   * Decrypts / reads a credential's secrets for one call. The caller drops the result when the
+   * request ends; implementations must not cache plaintext either.
+   */
+  open(ref: CredentialRef): Promise<Credential>;
+  /** Subscribes to changes; returns an unsubscribe function. Optional for static directories. */
+  subscribe?(listener: (change: DirectoryChange) => void): () => void;
+  /** Releases connections. */
+  close?(): Promise<void>;
+}

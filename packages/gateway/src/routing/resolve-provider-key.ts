@@ -1,0 +1,141 @@
+import type { Operation } from '@keyhold/core';
+import type { Caller } from '../auth/authenticate.js';
+import { type Outcome, problem } from '../http/problem.js';
+import type { CredentialPurpose, CredentialRecord, CredentialRef, Directory } from './directory.js';
+
+/** Which link of the gateway's key chain supplied the provider key (sent as `x-keyhold-key-source`). */
+export type KeySource = 'header' | 'user' | 'group' | 'tenant' | 'operator';
+
+/** The chosen key: either the caller's own header key, or a stored credential to open. */
+export type KeyChoice =
+  | { source: 'header' }
+  | { source: Exclude<KeySource, 'header'>; ref: CredentialRef; credentialId: string };
+
+export interface ResolveProviderKeyInput {
+  directory: Directory;
+  caller: Caller;
+  provider: string;
+  operation: Operation;
+  /** Whether the request carried `X-Provider-API-Key` (its value is not needed to decide). */
+  hasHeaderKey: boolean;
+}
+
+/**
+ * The gateway's key chain (DESIGN.md, "Key resolution"), first hit wins:
+ * `X-Provider-API-Key` (when the tenant allows) → the user's credential → a credential of a group
+ * the user may use → the tenant's credential → the operator's key (mode `single`; or mode `shared`
+ * when the tenant allows fallback and the operation is not mandatory-BYO; never in `dedicated`).
+ *
+ * A link that holds a credential for the provider decides: if that credential is invalid or
+ * revoked the answer is an error, never a fall-through to a key someone else pays for. Within a
+ * link a credential for the exact operation wins over an `any` one, and an active credential over
+ * a revoked one of the same purpose (a rotated key keeps its old row).
+ */
+export async function resolveProviderKey(input: ResolveProviderKeyInput): Promise<Outcome<KeyChoice>> {
+  const { directory, caller, provider, operation } = input;
+  const { settings } = caller.tenant;
+  const mode = directory.mode;
+
+  if (input.hasHeaderKey) {
+    if (mode === 'single' || !settings.allowKeyHeader) {
+      return refuse(
+        403,
+        'key_header_not_allowed',
+        'This tenant does not allow the X-Provider-API-Key header',
+      );
+    }
+    return { ok: true, value: { source: 'header' } };
+  }
+
+  if (mode !== 'single') {
+    const records = await directory.listCredentials(caller.tenant.id, provider);
+    if (records.length > 0) {
+      if (caller.user) {
+        const userId = caller.user.id;
+        const decided = decide(
+          records.filter((r) => r.owner.kind === 'user' && r.owner.id === userId),
+          operation,
+          'user',
+        );
+        if (decided) return decided;
+      }
+      for (const membership of caller.memberships) {
+        if (!membership.useCredentials) continue;
+        const decided = decide(
+          records.filter((r) => r.owner.kind === 'group' && r.owner.id === membership.groupId),
+          operation,
+          'group',
+        );
+        if (decided) return decided;
+      }
+      const decided = decide(
+        records.filter((r) => r.owner.kind === 'tenant' && r.owner.id === caller.tenant.id),
+        operation,
+        'tenant',
+      );
+      if (decided) return decided;
+    }
+  }
+
+  const byo = settings.mandatoryByo?.includes(operation) ?? false;
+  const operatorAllowed = mode === 'single' || (mode === 'shared' && settings.allowOperatorFallback && !byo);
+  if (operatorAllowed && !(mode === 'single' && byo)) {
+    const operatorKeys = await directory.listOperatorKeys(provider);
+    const chosen = pickByPurpose(operatorKeys, operation)?.[0];
+    if (chosen) {
+      return {
+        ok: true,
+        value: { source: 'operator', ref: { kind: 'operator', id: chosen.id }, credentialId: chosen.id },
+      };
+    }
+  }
+  return refuse(
+    401,
+    'no_provider_credential',
+    byo
+      ? `No credential of this tenant for provider "${provider}"; ${operation} calls must use the tenant's own key`
+      : `No credential for provider "${provider}" is available to this caller`,
+  );
+}
+
+/** A link's verdict: undefined when it holds nothing for this provider and operation. */
+function decide(
+  records: CredentialRecord[],
+  operation: Operation,
+  source: 'user' | 'group' | 'tenant',
+): Outcome<KeyChoice> | undefined {
+  const candidates = pickByPurpose(records, operation);
+  if (!candidates) return undefined;
+  const active = candidates.find((r) => r.status === 'active');
+  if (active) {
+    return {
+      ok: true,
+      value: { source, ref: { kind: 'credential', id: active.id }, credentialId: active.id },
+    };
+  }
+  const status = candidates[0]!.status;
+  return refuse(
+    401,
+    status === 'revoked' ? 'provider_credential_revoked' : 'provider_credential_invalid',
+    `The ${source} credential ${candidates[0]!.id} for provider "${candidates[0]!.provider}" is ${status}`,
+  );
+}
+
+/** The records for the exact operation if any, else the `any` ones, else undefined. */
+function pickByPurpose<T extends { purpose: CredentialPurpose }>(
+  records: readonly T[],
+  operation: Operation,
+): T[] | undefined {
+  const exact = records.filter((r) => r.purpose === operation);
+  if (exact.length > 0) return exact;
+  const any = records.filter((r) => r.purpose === 'any');
+  return any.length > 0 ? any : undefined;
+}
+
+function refuse(
+  status: number,
+  code: string,
+  message: string,
+): { ok: false; problem: ReturnType<typeof problem> } {
+  return { ok: false, problem: problem(status, code, message) };
+}

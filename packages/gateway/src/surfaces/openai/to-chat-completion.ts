@@ -1,0 +1,62 @@
+import type { ChatResult, FinishReason, Usage } from '@keyhold/core';
+
+/** What the gateway adds to every OpenAI response object. */
+export interface OpenAIResponseContext {
+  /** `chatcmpl-…` id (the gateway's, stable per request). */
+  id: string;
+  /** The model as the client named it. */
+  model: string;
+  /** Unix seconds. */
+  created: number;
+}
+
+/**
+ * A neutral result as an OpenAI `chat.completion` object
+ * (https://platform.openai.com/docs/api-reference/chat/object): `refusal: null` and
+ * `logprobs: null` are present as OpenAI sends them; `tool_calls` only when there are any.
+ */
+export function toChatCompletion(result: ChatResult, ctx: OpenAIResponseContext): Record<string, unknown> {
+  const message: Record<string, unknown> = {
+    role: 'assistant',
+    content: result.content,
+    refusal: null,
+    annotations: [],
+  };
+  if (result.toolCalls.length > 0) {
+    message.tool_calls = result.toolCalls.map((tc) => ({
+      id: tc.id,
+      type: 'function',
+      function: { name: tc.name, arguments: tc.arguments },
+    }));
+  }
+  return {
+    id: ctx.id,
+    object: 'chat.completion',
+    created: ctx.created,
+    model: ctx.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: toFinishReason(result.finishReason) }],
+    usage: toOpenAIUsage(result.usage),
+    service_tier: 'default',
+  };
+}
+
+/** OpenAI has no `error` / `other` finish reason; both read as a normal stop. */
+export function toFinishReason(reason: FinishReason): 'stop' | 'length' | 'tool_calls' | 'content_filter' {
+  return reason === 'length' || reason === 'tool_calls' || reason === 'content_filter' ? reason : 'stop';
+}
+
+/** Neutral usage in OpenAI's shape, with the detail objects the SDK types declare. */
+export function toOpenAIUsage(usage: Usage): Record<string, unknown> {
+  return {
+    prompt_tokens: usage.inputTokens,
+    completion_tokens: usage.outputTokens,
+    total_tokens: usage.totalTokens,
+    prompt_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: usage.reasoningTokens ?? 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+}
