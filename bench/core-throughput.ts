@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createEngine, createUndiciTransport, generate, stream } from '@keyhold/core';
+import { createParser } from 'eventsource-parser';
 import { Agent } from 'undici';
 
 const { values } = parseArgs({
@@ -79,22 +80,35 @@ async function main() {
     });
   const agent = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
   const origin = new URL(mock.url).origin;
-  const raw = (streaming: boolean) => async () => {
-    const res = await agent.request({
-      origin,
-      path: '/v1/chat/completions',
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: body(streaming),
-    });
-    if (streaming) {
-      for await (const _ of res.body) {
-        // read every byte as it arrives
+  // Baselines: `bytes` reads the stream's bytes and nothing else (the floor of any client);
+  // `parsed` also splits the SSE events and JSON-parses each one, which is the least a client that
+  // uses a streamed answer must do, and what non-streamed calls do with their one JSON body.
+  const raw =
+    (streaming: boolean, parse = true) =>
+    async () => {
+      const res = await agent.request({
+        origin,
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: body(streaming),
+      });
+      if (streaming && !parse) {
+        for await (const _ of res.body) {
+          // read every byte as it arrives
+        }
+      } else if (streaming) {
+        const parser = createParser({
+          onEvent(message) {
+            if (message.data !== '[DONE]') JSON.parse(message.data);
+          },
+        });
+        const decoder = new TextDecoder();
+        for await (const chunk of res.body) parser.feed(decoder.decode(chunk, { stream: true }));
+      } else {
+        JSON.parse(await res.body.text());
       }
-    } else {
-      JSON.parse(await res.body.text());
-    }
-  };
+    };
   const engine = createEngine({
     provider: 'openai',
     model: 'gpt-bench',
@@ -117,21 +131,30 @@ async function main() {
       `pinning mock=${values['mock-cpu'] || 'off'} client=${values['client-cpu'] || 'off'}`,
   );
   console.log('      mode   undici req/s    core req/s   ratio');
-  for (const streaming of [false, true]) {
+  const runs: {
+    mode: string;
+    baseline: string;
+    base: () => () => Promise<void>;
+    core: () => () => Promise<void>;
+  }[] = [
+    { mode: 'nonstream', baseline: 'undici + JSON.parse', base: () => raw(false), core: () => lib(false) },
+    { mode: 'stream', baseline: 'undici + SSE parse', base: () => raw(true), core: () => lib(true) },
+    { mode: 'stream', baseline: 'undici bytes only', base: () => raw(true, false), core: () => lib(true) },
+  ];
+  for (const run of runs) {
     const ratios: number[] = [];
     const base: number[] = [];
     const core: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? ['base', 'core'] : ['core', 'base'];
       const r: Record<string, number> = {};
-      for (const which of order) r[which] = await measure(which === 'base' ? raw(streaming) : lib(streaming));
+      for (const which of order) r[which] = await measure(which === 'base' ? run.base() : run.core());
       base.push(r.base!);
       core.push(r.core!);
       ratios.push(r.core! / r.base!);
     }
-    const mode = streaming ? 'stream' : 'nonstream';
     console.log(
-      `${mode.padStart(10)} ${median(base).toFixed(0).padStart(14)} ${median(core).toFixed(0).padStart(13)}   ${median(ratios).toFixed(2)}`,
+      `${run.mode.padStart(10)} ${median(base).toFixed(0).padStart(14)} ${median(core).toFixed(0).padStart(13)}   ${median(ratios).toFixed(2)}   (baseline: ${run.baseline})`,
     );
   }
   mock.stop();

@@ -66,7 +66,7 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --modes LIST                 nonstream,stream (default both)
   --probe N                    sequential unloaded requests per target and mode (default 400)
   --streams N                  concurrent slow streams in the rss suite (default 5000)
-  --chunk-delay MS             ms between stream events in the rss suite (default 1000)
+  --chunk-delay MS             ms between stream events in the rss suite (default 1500)
   --loadgen-cpus LIST          taskset CPUs of the load generator (default 1)
   --server-cpus LIST           taskset CPUs of the mock, the bare proxy and the gateway (default 0)
   --no-pin                     no CPU pinning
@@ -86,7 +86,7 @@ const { values: a } = parseArgs({
     modes: { type: 'string', default: 'nonstream,stream' },
     probe: { type: 'string', default: '400' },
     streams: { type: 'string', default: '5000' },
-    'chunk-delay': { type: 'string', default: '1000' },
+    'chunk-delay': { type: 'string', default: '1500' },
     'loadgen-cpus': { type: 'string', default: '1' },
     'server-cpus': { type: 'string', default: '0' },
     'no-pin': { type: 'boolean', default: false },
@@ -483,7 +483,8 @@ async function loadRun(target, mode, connections, mock, minBytes) {
     problems.push(`${where}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
   if (short) problems.push(`${where}: ${short} responses shorter than the checked response (truncated?)`);
   if (ok === 0) problems.push(`${where}: no successful responses`);
-  checkUpstream(await mockStats(mock), ok, target.keys, where);
+  const upstream = await mockStats(mock);
+  checkUpstream(upstream, ok, target.keys, where);
   const sorted = Float64Array.from(samples).sort();
   return {
     rps: ok / result.duration,
@@ -491,6 +492,8 @@ async function loadRun(target, mode, connections, mock, minBytes) {
     p50: pct(sorted, 50),
     p99: pct(sorted, 99),
     cpuUsPerRequest: cpu0 != null && ok ? ((cpu1 - cpu0) * 1e6) / ok : null,
+    // New upstream TCP connections per request: ~0 for a proxy that keeps its pool warm.
+    upstreamConnsPerRequest: upstream.total ? upstream.connections / upstream.total : null,
   };
 }
 
@@ -588,6 +591,8 @@ async function throughputSuite(keys) {
         gatewayP99: m((e) => e.gateway.p99),
         bareCpuUs: m((e) => e.bare.cpuUsPerRequest),
         gatewayCpuUs: m((e) => e.gateway.cpuUsPerRequest),
+        bareUpstreamConnsPerReq: m((e) => e.bare.upstreamConnsPerRequest),
+        gatewayUpstreamConnsPerReq: m((e) => e.gateway.upstreamConnsPerRequest),
         rounds: rounds.map((e) => ({
           gwOverBare: r3(e.gwOverBare),
           direct: r3(e.direct.rps),
@@ -624,97 +629,110 @@ async function throughputSuite(keys) {
 // RSS suite
 
 /**
- * Opens `n` streams at `target` (ramped in batches), waits until every one has received its first
- * event, samples the proxy's RSS, then lets them finish and checks each one.
+ * Opens `n` streams at `target`, at most OPEN_WINDOW of them still waiting for their first event
+ * at any time (so the ramp adapts to how fast the proxy sets streams up, and no accept queue
+ * overflows into SYN retries), waits until every one has received its first event (bounded by
+ * `openDeadlineMs`), samples the proxy's RSS, then lets them finish and checks each one.
  */
-async function openStreams(target, n, mock, proxyPid) {
+async function openStreams(target, n, mock, proxyPid, openDeadlineMs) {
+  const OPEN_WINDOW = 256;
   const body = requestBody('stream');
+  let launched = 0;
   let firstEvents = 0;
   let finished = 0;
   let completed = 0;
+  let stopLaunching = false;
   const failures = [];
   const requests = [];
   const all = [];
-  for (let i = 0; i < n; i++) {
+  const waiting = () => launched - firstEvents - failures.length;
+
+  function launch() {
+    launched++;
     all.push(
       new Promise((resolve) => {
-        const launch = () => {
-          const req = http.request(
-            `${target.url}/v1/chat/completions`,
-            {
-              method: 'POST',
-              agent: false,
-              headers: {
-                'content-type': 'application/json',
-                'content-length': Buffer.byteLength(body),
-                ...target.headers,
-              },
-            },
-            (res) => {
-              let seen = false;
-              let tail = '';
-              let content = 0;
-              res.setEncoding('utf8');
-              res.on('data', (c) => {
-                if (!seen && c.includes('data:')) {
-                  seen = true;
-                  firstEvents++;
-                }
-                content += (c.match(/"delta":\{[^}]*"content":"[^"]/g) ?? []).length;
-                tail = (tail + c).slice(-64);
-              });
-              res.on('end', () => {
-                finished++;
-                if (res.statusCode !== 200) failures.push(`status ${res.statusCode}`);
-                else if (!tail.trimEnd().endsWith('data: [DONE]'))
-                  failures.push('stream did not end with [DONE]');
-                else if (content !== STREAM_CHUNKS) failures.push(`${content} content chunks`);
-                else completed++;
-                resolve();
-              });
-              res.on('error', (e) => {
-                finished++;
-                failures.push(e.message);
-                resolve();
-              });
-            },
-          );
-          req.on('error', (e) => {
-            failures.push(e.code ?? e.message);
-            resolve();
-          });
-          req.end(body);
-          requests.push(req);
+        let settled = false;
+        const settle = (failure) => {
+          if (settled) return;
+          settled = true;
+          finished++;
+          if (failure) failures.push(failure);
+          else completed++;
+          pump();
+          resolve();
         };
-        // 100 new connections every 20 ms (5,000 a second): fast, but slow enough that the
-        // servers' accept queues (Node's default backlog is 511) never overflow into SYN retries.
-        setTimeout(launch, Math.floor(i / 100) * 20);
+        const req = http.request(
+          `${target.url}/v1/chat/completions`,
+          {
+            method: 'POST',
+            agent: false,
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+              ...target.headers,
+            },
+          },
+          (res) => {
+            let seen = false;
+            let tail = '';
+            let content = 0;
+            res.setEncoding('utf8');
+            res.on('data', (c) => {
+              if (!seen && c.includes('data:')) {
+                seen = true;
+                firstEvents++;
+                pump();
+              }
+              content += (c.match(/"delta":\{[^}]*"content":"[^"]/g) ?? []).length;
+              tail = (tail + c).slice(-64);
+            });
+            res.on('end', () => {
+              if (res.statusCode !== 200) settle(`status ${res.statusCode}`);
+              else if (!tail.trimEnd().endsWith('data: [DONE]')) settle('stream did not end with [DONE]');
+              else if (content !== STREAM_CHUNKS) settle(`${content} content chunks`);
+              else settle(null);
+            });
+            res.on('error', (e) => settle(e.message));
+          },
+        );
+        req.on('error', (e) => settle(e.code ?? e.message));
+        req.end(body);
+        requests.push(req);
       }),
     );
   }
-  const deadline = Date.now() + 20_000;
-  while (firstEvents + failures.length < n && Date.now() < deadline) await sleep(50);
-  const upstream = await mockStats(mock);
+  function pump() {
+    while (!stopLaunching && launched < n && waiting() < OPEN_WINDOW) launch();
+  }
+
+  const t0 = Date.now();
+  pump();
+  while (firstEvents + failures.length < n && Date.now() - t0 < openDeadlineMs) await sleep(50);
+  stopLaunching = true;
+  const rampMs = Date.now() - t0;
   const samples = [];
   for (let i = 0; i < 3; i++) {
     samples.push(rssBytes(proxyPid));
     await sleep(200);
   }
+  const upstream = await mockStats(mock);
   // Streams receiving events, and requests the proxy holds in all (receiving, or queued by it).
   const openAtSample = firstEvents - finished;
-  const inFlightAtSample = n - finished;
+  const inFlightAtSample = launched - finished;
   if (firstEvents < n) {
-    // Not every stream got going: abort the rest so the suite stays bounded, and say why.
+    // Not every stream got going: abort them all so the suite stays bounded, and say why.
     for (const r of requests) r.destroy();
   }
   await Promise.race([Promise.all(all), sleep(CHUNK_DELAY * (STREAM_CHUNKS + 4) + 15_000)]);
   return {
+    launched,
     firstEvents,
     finished,
     completed,
     failures,
     openAtSample,
     inFlightAtSample,
+    rampMs,
     upstreamOpen: upstream.open,
     upstreamMaxOpen: upstream.maxOpen,
     rss: median(samples),
@@ -737,15 +755,18 @@ async function rssFor(name, target, proxyPid, mock, keys) {
   }
   const before = median(baseline);
   log(`[rss] ${name}: opening ${STREAMS} streams (one event every ${CHUNK_DELAY} ms)`);
-  const r = await openStreams(target, STREAMS, mock, proxyPid);
+  // A stream lasts (events − 1) × chunk delay; every stream must be open before the first ends.
+  const lifetimeMs = CHUNK_DELAY * (STREAM_CHUNKS + 3);
+  const openDeadlineMs = Math.floor(lifetimeMs * 0.75);
+  const r = await openStreams(target, STREAMS, mock, proxyPid, openDeadlineMs);
   const where = `rss/${name}`;
   if (r.firstEvents < STREAMS)
     problems.push(
-      `${where}: only ${r.firstEvents} of ${STREAMS} streams received their first event within 20 s (the mock had ${r.upstreamOpen} open upstream, at most ${r.upstreamMaxOpen}): the rest were queued`,
+      `${where}: only ${r.firstEvents} of ${STREAMS} streams received their first event within ${(openDeadlineMs / 1000).toFixed(1)} s (the mock had ${r.upstreamOpen} open upstream, at most ${r.upstreamMaxOpen}): the rest were held back`,
     );
-  else if (r.upstreamMaxOpen < STREAMS)
+  else if (r.upstreamOpen < STREAMS || r.openAtSample < STREAMS)
     problems.push(
-      `${where}: the mock never had all ${STREAMS} streams open at once (max ${r.upstreamMaxOpen})`,
+      `${where}: not every stream was open while RSS was sampled (${r.openAtSample} at the client, ${r.upstreamOpen} at the mock)`,
     );
   if (r.failures.length) {
     const kinds = [...new Set(r.failures)].slice(0, 3).join('; ');
@@ -756,6 +777,8 @@ async function rssFor(name, target, proxyPid, mock, keys) {
     streams: STREAMS,
     openAtSample: r.openAtSample,
     inFlightAtSample: r.inFlightAtSample,
+    rampS: r3(r.rampMs / 1000),
+    upstreamOpen: r.upstreamOpen,
     upstreamMaxOpen: r.upstreamMaxOpen,
     rssBeforeMiB: r3(before / 2 ** 20),
     rssOpenMiB: r3(r.rss / 2 ** 20),
@@ -887,6 +910,14 @@ function printReport(report) {
       }
     }
     lines.push('  µs/req = user+system CPU of that proxy process during the timed run ÷ its 2xx responses');
+    lines.push(
+      `  new upstream connections per request (bare / gateway): ${Object.values(t.load)
+        .map(
+          (x) =>
+            `${x.mode}@${x.connections} ${f(x.bareUpstreamConnsPerReq, 3)} / ${f(x.gatewayUpstreamConnsPerReq, 3)}`,
+        )
+        .join('; ')}`,
+    );
   }
   if (report.rss) {
     lines.push(
@@ -894,7 +925,7 @@ function printReport(report) {
     );
     for (const [name, r] of Object.entries(report.rss)) {
       lines.push(
-        `  ${name.padEnd(17)} RSS ${f(r.rssBeforeMiB, 1)} MiB before, ${f(r.rssOpenMiB, 1)} MiB with ${r.inFlightAtSample} concurrent streams (${r.openAtSample} receiving events, upstream max ${r.upstreamMaxOpen}) → ${f(r.bytesPerStream)} bytes per stream; ${r.completed}/${r.streams} completed`,
+        `  ${name.padEnd(17)} RSS ${f(r.rssBeforeMiB, 1)} MiB before, ${f(r.rssOpenMiB, 1)} MiB with ${r.inFlightAtSample} concurrent streams (${r.openAtSample} receiving events, opened in ${f(r.rampS, 1)} s, ${r.upstreamOpen} open at the mock) → ${f(r.bytesPerStream)} bytes per stream; ${r.completed}/${r.streams} completed`,
       );
     }
   }

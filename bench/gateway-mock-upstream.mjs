@@ -5,7 +5,8 @@
 //                              finish chunk, a usage chunk (when stream_options.include_usage, as
 //                              OpenAI does) and `data: [DONE]`
 //   POST /v1/embeddings        a small float embedding per input
-//   GET  /__stats              { total, open, maxOpen, keys: [{ sha256, count }] } since the last reset
+//   GET  /__stats              { total, open, maxOpen, connections, keys: [{ sha256, count }] } since
+//                              the last reset (connections: new TCP connections accepted)
 //   POST /__reset              clears the counters
 //
 // It requires `Authorization: Bearer …` (401 in OpenAI's error shape otherwise) and counts the
@@ -44,7 +45,7 @@ const UNAUTHORIZED = JSON.stringify({
 let seq = 0;
 let stats = fresh();
 function fresh() {
-  return { total: 0, open: 0, maxOpen: 0, byKeyHash: new Map() };
+  return { total: 0, open: 0, maxOpen: 0, connections: 0, byKeyHash: new Map() };
 }
 
 // One hash per distinct header value, remembered: hashing each request would make the mock's own
@@ -135,7 +136,13 @@ const server = http.createServer((req, res) => {
     sendJson(
       res,
       200,
-      JSON.stringify({ total: stats.total, open: stats.open, maxOpen: stats.maxOpen, keys }),
+      JSON.stringify({
+        total: stats.total,
+        open: stats.open,
+        maxOpen: stats.maxOpen,
+        connections: stats.connections,
+        keys,
+      }),
     );
     return;
   }
@@ -187,6 +194,11 @@ const server = http.createServer((req, res) => {
     }
     sendJson(res, 200, completion(model));
   });
+});
+// New TCP connections since the last reset: a proxy that reuses its upstream connections opens
+// only a handful per run; one that destroys them opens one per request.
+server.on('connection', () => {
+  stats.connections++;
 });
 server.keepAliveTimeout = 60_000;
 server.headersTimeout = 0;

@@ -1,35 +1,53 @@
 import { ProviderUnavailableError } from '../../errors.js';
-import type { ChatResult, EmbedResult, FinishReason, ToolCall, Usage } from '../../types/index.js';
-import type { OpenAIChatWire, OpenAIContentWire, OpenAIMessageWire, OpenAIUsageWire } from './openai-wire.js';
+import type { ChatResult, ToolCall } from '../../types/index.js';
+import { fromOpenAIUsage } from './from-openai-usage.js';
+import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+import type { OpenAIChatWire, OpenAIContentWire, OpenAIToolCallWire } from './openai-wire.js';
 
 /**
  * OpenAI Chat Completions response → neutral result. Reads the compatible family's variants:
- * DeepSeek / xAI `reasoning_content`, Groq `reasoning` and `x_groq.usage`, Mistral content arrays
- * and tool calls without `type`, DeepSeek `prompt_cache_hit_tokens`.
+ * DeepSeek / xAI `reasoning_content`, Groq / OpenRouter `reasoning`, Groq `x_groq.usage`, Mistral
+ * content arrays and tool calls without `type`, Azure's filter annotations (ignored). A refusal
+ * (structured outputs) is returned as the content, since the neutral result has no refusal field.
  */
 export function fromOpenAIResponse(provider: string, body: unknown): ChatResult {
-  const wire = body as OpenAIChatWire;
+  const wire = body as OpenAIChatWire | undefined;
   const choice = Array.isArray(wire?.choices) ? wire.choices[0] : undefined;
-  if (!choice?.message) {
-    throw new ProviderUnavailableError(`${provider} returned a response without a message`, { provider });
+  if (!choice) {
+    throw new ProviderUnavailableError(`${provider} returned a response without a choice`, { provider });
   }
-  const message = choice.message;
+  // Azure's content filter can end a choice with no message content at all.
+  const message = choice.message ?? {};
   const { text, reasoning } = splitContent(message.content);
   const reasoningText = reasoning || message.reasoning_content || message.reasoning || '';
-  const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call, i) => ({
-    id: call.id ?? `call_${i}`,
-    name: call.function?.name ?? '',
-    arguments: call.function?.arguments ?? '{}',
-  }));
+  const toolCalls = (message.tool_calls ?? []).map(toToolCall);
   return {
-    id: wire.id ?? '',
-    model: wire.model ?? '',
-    content: text ?? (message.refusal ? message.refusal : null),
+    id: wire?.id ?? '',
+    model: wire?.model ?? '',
+    content: text ?? message.refusal ?? null,
     ...(reasoningText ? { reasoning: reasoningText } : {}),
     toolCalls,
     finishReason: mapOpenAIFinishReason(choice.finish_reason, toolCalls.length > 0),
-    usage: fromOpenAIUsage(wire.usage ?? wire.x_groq?.usage),
+    usage: fromOpenAIUsage(wire?.usage ?? wire?.x_groq?.usage),
   };
+}
+
+function toToolCall(call: OpenAIToolCallWire, position: number): ToolCall {
+  return {
+    id: call.id || `call_${position}`,
+    name: call.function?.name ?? '',
+    arguments: argumentsText(call.function?.arguments),
+  };
+}
+
+/**
+ * Tool arguments as JSON text. A no-argument call is `{}` (what OpenAI sends), whatever a
+ * compatible server put there (nothing, null, an empty string); an object is serialised.
+ */
+export function argumentsText(value: string | Record<string, unknown> | null | undefined): string {
+  if (typeof value === 'string') return value === '' ? '{}' : value;
+  if (value && typeof value === 'object') return JSON.stringify(value);
+  return '{}';
 }
 
 /** Text and reasoning out of a content field that is a string, null, or Mistral's part array. */
@@ -48,70 +66,4 @@ export function splitContent(content: OpenAIContentWire | undefined): {
     }
   }
   return { text, reasoning };
-}
-
-export function deltaReasoning(delta: OpenAIMessageWire): string {
-  return delta.reasoning_content || delta.reasoning || '';
-}
-
-export function mapOpenAIFinishReason(
-  reason: string | null | undefined,
-  hasToolCalls: boolean,
-): FinishReason {
-  switch (reason) {
-    case 'stop':
-      return hasToolCalls ? 'tool_calls' : 'stop';
-    case 'length':
-    case 'model_length':
-      return 'length';
-    case 'tool_calls':
-    case 'function_call':
-      return 'tool_calls';
-    case 'content_filter':
-      return 'content_filter';
-    case 'error':
-      return 'error';
-    default:
-      return hasToolCalls ? 'tool_calls' : 'other';
-  }
-}
-
-export function fromOpenAIUsage(usage: OpenAIUsageWire | null | undefined): Usage {
-  const inputTokens = usage?.prompt_tokens ?? 0;
-  const outputTokens = usage?.completion_tokens ?? 0;
-  const cached = usage?.prompt_tokens_details?.cached_tokens ?? usage?.prompt_cache_hit_tokens;
-  const reasoning = usage?.completion_tokens_details?.reasoning_tokens;
-  return {
-    inputTokens,
-    outputTokens,
-    totalTokens: inputTokens + outputTokens,
-    ...(cached ? { cachedInputTokens: cached } : {}),
-    ...(reasoning ? { reasoningTokens: reasoning } : {}),
-  };
-}
-
-interface EmbeddingWire {
-  model?: string;
-  data?: { index?: number; embedding?: number[] }[];
-  usage?: { prompt_tokens?: number };
-}
-
-/** OpenAI Embeddings response → neutral result, in input order whatever order `data` came in. */
-export function fromOpenAIEmbeddingResponse(
-  provider: string,
-  body: unknown,
-  requestedModel: string,
-): EmbedResult {
-  const wire = body as EmbeddingWire;
-  if (!Array.isArray(wire?.data)) {
-    throw new ProviderUnavailableError(`${provider} returned an embedding response without data`, {
-      provider,
-    });
-  }
-  const sorted = [...wire.data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
-  return {
-    model: wire.model ?? requestedModel,
-    embeddings: sorted.map((d) => d.embedding ?? []),
-    usage: { inputTokens: wire.usage?.prompt_tokens ?? 0 },
-  };
 }

@@ -1,14 +1,16 @@
 /**
- * The parts of OpenAI's Chat Completions wire format that Keyhold reads, including the variants
- * the OpenAI-compatible family sends (see the provider notes in `from-openai-response.ts`).
+ * The parts of OpenAI's Chat Completions and Embeddings wire format that Keyhold reads, including
+ * the variants the OpenAI-compatible family and Azure send (see `from-openai-response.ts`).
+ * https://platform.openai.com/docs/api-reference/chat/object
  */
 
 export interface OpenAIToolCallWire {
   index?: number;
-  id?: string;
+  id?: string | null;
   /** Mistral omits `type`. */
   type?: 'function';
-  function?: { name?: string; arguments?: string | null };
+  /** Arguments are JSON text; a few compatible servers send an object instead. */
+  function?: { name?: string | null; arguments?: string | Record<string, unknown> | null };
 }
 
 /** Mistral's Magistral models send content as an array of thinking / text parts. */
@@ -32,7 +34,7 @@ export interface OpenAIMessageWire {
   content?: OpenAIContentWire;
   /** DeepSeek and xAI. */
   reasoning_content?: string | null;
-  /** Groq. */
+  /** Groq, OpenRouter, Ollama. */
   reasoning?: string | null;
   tool_calls?: OpenAIToolCallWire[] | null;
   refusal?: string | null;
@@ -45,12 +47,29 @@ export interface OpenAIChoiceWire {
   finish_reason?: string | null;
 }
 
+/** OpenAI's error object; `code` is a number on vLLM and a numeric string on Azure. */
+export interface OpenAIErrorWire {
+  message?: unknown;
+  type?: unknown;
+  code?: unknown;
+  param?: unknown;
+}
+
 export interface OpenAIChatWire {
   id?: string;
+  /** `"error"` on vLLM's and Mistral's top-level error bodies. */
+  object?: string;
   model?: string;
   choices?: OpenAIChoiceWire[];
   usage?: OpenAIUsageWire | null;
   /** Groq repeats usage here on its last chunk. */
   x_groq?: { usage?: OpenAIUsageWire };
-  error?: { message?: string; type?: string; code?: string | number | null; param?: string | null };
+  /** An error inside a 200 stream (OpenAI, OpenRouter, vLLM). */
+  error?: OpenAIErrorWire | string;
+}
+
+export interface OpenAIEmbeddingWire {
+  model?: string;
+  data?: { index?: number; embedding?: unknown }[];
+  usage?: { prompt_tokens?: number; total_tokens?: number };
 }

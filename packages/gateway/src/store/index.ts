@@ -1,0 +1,11 @@
+export * from './audit-log.js';
+export * from './credentials.js';
+export { type Backend, createDatabase, type Database, type DatabaseOptions } from './database.js';
+export * from './groups.js';
+export { type MigrationReport, migrateToLatest } from './migrate.js';
+export type * from './schema.js';
+export { TENANT_ROLE, withTenant } from './tenant-scope.js';
+export * from './tenants.js';
+export * from './users.js';
+export * from './vault-keys.js';
+export * from './virtual-keys.js';

@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as initial from './0001-initial.js';
+import * as rowLevelSecurity from './0002-row-level-security.js';
+
+/**
+ * Every migration, defined in code (no directory scan, so a bundled build keeps them). Kysely
+ * runs them in name order; a name, once released, never changes.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_initial': initial,
+  '0002_row_level_security': rowLevelSecurity,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...MIGRATIONS }),
+};
