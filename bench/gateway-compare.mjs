@@ -234,7 +234,7 @@ function startBareProxy(mockUrl) {
  * Writes a gateway configuration for `mockUrl` into a fresh temp directory and starts the built
  * gateway on it. The tenant's provider key reaches the gateway only through its environment.
  */
-async function startGateway(mockUrl, keys, label, { widePool = false } = {}) {
+async function startGateway(mockUrl, keys, label) {
   const { generateVirtualKey } = await import(pathToFileURL(VIRTUAL_KEY_MODULE).href);
   const vk = generateVirtualKey();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'keyhold-bench-'));
@@ -268,16 +268,7 @@ async function startGateway(mockUrl, keys, label, { widePool = false } = {}) {
     mkdirSync(a['cpu-prof'], { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(a['cpu-prof'])}`);
   }
-  const args = widePool
-    ? [
-        ...nodeArgs,
-        path.join(HERE, 'gateway-serve-wide-pool.mjs'),
-        '--config',
-        configPath,
-        '--port',
-        String(port),
-      ]
-    : [...nodeArgs, GATEWAY_MAIN, 'serve', '--config', configPath, '--port', String(port)];
+  const args = [...nodeArgs, GATEWAY_MAIN, 'serve', '--config', configPath, '--port', String(port)];
   const cmd =
     TASKSET && a['server-cpus']
       ? ['taskset', ['-c', a['server-cpus'], process.execPath, ...args]]
@@ -799,14 +790,8 @@ async function rssSuite(keys) {
     keys,
   );
   await stop(bare.child);
-  // The gateway as shipped, then the same gateway with a wide upstream pool (see
-  // gateway-serve-wide-pool.mjs): the first shows whether 5,000 streams can be open at all, the
-  // second what each open stream costs.
-  for (const [name, widePool] of [
-    ['gateway', false],
-    ['gateway-wide-pool', true],
-  ]) {
-    const gw = await startGateway(mock.url, keys, `rss-${name}`, { widePool });
+  for (const name of ['gateway']) {
+    const gw = await startGateway(mock.url, keys, `rss-${name}`);
     keys.virtual = gw.virtualKey;
     out[name] = await rssFor(
       name,

@@ -24,7 +24,10 @@ export interface Transport {
 }
 
 export interface UndiciTransportOptions {
-  /** Keep-alive connections per upstream origin. */
+  /**
+   * Most connections per upstream origin (default: no limit). A gateway holds one upstream
+   * connection per open stream, so a cap here would queue every stream past it.
+   */
   connections?: number;
   /** Time to wait for response headers (ms). */
   headersTimeout?: number;
@@ -43,7 +46,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
   const dispatcher =
     options.dispatcher ??
     new Agent({
-      connections: options.connections ?? 128,
+      connections: options.connections ?? null,
       keepAliveTimeout: 30_000,
       headersTimeout: options.headersTimeout ?? 120_000,
       bodyTimeout: options.bodyTimeout ?? 300_000,

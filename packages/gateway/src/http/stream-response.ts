@@ -49,7 +49,8 @@ export async function streamResponse(input: {
   let outcome = 'completed';
   try {
     while (!next.done) {
-      await writeChunk(res, encoder.encode(next.value));
+      const wait = writeChunk(res, encoder.encode(next.value));
+      if (wait) await wait;
       if (res.destroyed) break;
       next = await iterator.next();
     }
