@@ -3,6 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createLogger } from './http/logger.js';
 import { buildServer } from './http/server.js';
+import { createBudgetAlertNotifier } from './limits/budget-alert-notifier.js';
+import { createLimits, type Limits } from './limits/create-limits.js';
+import { createRequestGuard } from './limits/request-guard.js';
+import { createWebhookDeliverer, type WebhookDeliverer } from './limits/webhook-deliverer.js';
+import { createPriceTable, type PriceTable } from './metering/price-table.js';
 import { noopUsageSink, type UsageSink } from './metering/usage-sink.js';
 import type { Directory } from './routing/directory.js';
 import { createDirectoryCache } from './routing/directory-cache.js';
@@ -20,8 +25,24 @@ export interface GatewayOptions {
   providerFields?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** How adapters reach providers (default: core's shared undici transport). */
   transport?: Transport;
-  /** Receives one usage event per upstream attempt (default: dropped). */
+  /** Receives one usage event per upstream attempt (default: dropped). The ledger plugs in here. */
   usage?: UsageSink;
+  /**
+   * Where rate limits and budgets are counted: in this process (default), in Redis with
+   * `{ redisUrl }` (shared by every replica), or a `Limits` instance built by the caller (which
+   * then also owns its alert callback and closing). With options, budget alerts go to each
+   * tenant's `alertWebhook` and the gateway closes the connection on `close()`.
+   */
+  limits?: GatewayLimitsOptions | Limits;
+  /** The price table (default: the bundled catalogue without overrides). */
+  prices?: PriceTable;
+  /** Delivers budget alert webhooks (default: `createWebhookDeliverer()`). */
+  webhooks?: WebhookDeliverer;
+  /**
+   * Output tokens reserved for a chat request that sets no max tokens (default 4096); see
+   * `DEFAULT_MAX_OUTPUT_TOKENS`.
+   */
+  defaultMaxOutputTokens?: number;
   logger?: Logger;
   /** Largest request body in bytes (default 4 MiB). */
   bodyLimit?: number;
@@ -33,6 +54,15 @@ export interface GatewayOptions {
   upstreamTimeoutMs?: number;
   /** Retries of transient upstream failures (default 2). */
   maxRetries?: number;
+}
+
+export interface GatewayLimitsOptions {
+  /** `REDIS_URL`: counters shared through Redis, atomic across gateway instances. */
+  redisUrl?: string;
+  /** Prefix of every Redis key (default `keyhold`). */
+  keyPrefix?: string;
+  /** How long a budget hold outlives a dead process (ms, default 10 min). */
+  reservationTtlMs?: number;
 }
 
 export interface Gateway {
@@ -61,10 +91,27 @@ export function createGateway(options: GatewayOptions): Gateway {
     aliases: options.catalogue?.aliases ?? {},
     list: options.catalogue?.list ?? [],
   };
+  const usage = options.usage ?? noopUsageSink;
+  const ownsLimits = !isLimits(options.limits);
+  const limits = isLimits(options.limits)
+    ? options.limits
+    : buildLimits(options.limits ?? {}, directory, options.webhooks ?? createWebhookDeliverer(), logger);
+  const prices = options.prices ?? createPriceTable();
+  const guard = createRequestGuard({
+    limits,
+    prices,
+    onError: (error) => logger.warn({ err: errorSummary(error) }, 'rate limits or budgets unavailable'),
+  });
   const caller = createProviderCaller({
     directory,
     catalogue,
-    usage: options.usage ?? noopUsageSink,
+    usage,
+    prices,
+    guard,
+    onError: (error) => logger.warn({ err: errorSummary(error) }, 'metering failed'),
+    ...(options.defaultMaxOutputTokens !== undefined
+      ? { defaultMaxOutputTokens: options.defaultMaxOutputTokens }
+      : {}),
     ...(options.adapters ? { adapters: options.adapters } : {}),
     ...(options.providerFields ? { providerFields: options.providerFields } : {}),
     ...(options.transport ? { transport: options.transport } : {}),
@@ -111,10 +158,48 @@ export function createGateway(options: GatewayOptions): Gateway {
         } finally {
           clearTimeout(timer);
           clearInterval(sweeper);
+          // Settle what finished requests still hold and flush their usage before disconnecting.
+          await caller.drain();
+          await usage.close?.();
+          if (ownsLimits) await limits.close();
           await directory.close?.();
         }
       })();
       return closing;
     },
   };
+}
+
+/** Limits on the configured backend, with budget alerts sent to each tenant's webhook. */
+function buildLimits(
+  limitOptions: GatewayLimitsOptions,
+  directory: Directory,
+  deliverer: WebhookDeliverer,
+  logger: Logger,
+): Limits {
+  const notify = createBudgetAlertNotifier({
+    directory,
+    deliverer,
+    onError: (error) => logger.warn({ err: errorSummary(error) }, 'budget alert not delivered'),
+  });
+  return createLimits({
+    ...(limitOptions.redisUrl ? { redisUrl: limitOptions.redisUrl } : {}),
+    ...(limitOptions.keyPrefix !== undefined ? { keyPrefix: limitOptions.keyPrefix } : {}),
+    ...(limitOptions.reservationTtlMs !== undefined
+      ? { reservationTtlMs: limitOptions.reservationTtlMs }
+      : {}),
+    onAlert: notify,
+    onRedisError: (error) => logger.warn({ err: errorSummary(error) }, 'redis connection error'),
+  });
+}
+
+function isLimits(value: GatewayLimitsOptions | Limits | undefined): value is Limits {
+  return value !== undefined && 'rateLimiter' in value && 'budgets' in value;
+}
+
+/** An error for the log: its class and message only (Keyhold's and ioredis' own words). */
+function errorSummary(error: unknown): { type: string; message: string } {
+  return error instanceof Error
+    ? { type: error.name, message: error.message }
+    : { type: typeof error, message: 'non-error thrown' };
 }

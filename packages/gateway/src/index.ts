@@ -11,10 +11,44 @@ export {
   hashVirtualKey,
   VIRTUAL_KEY_PREFIX,
 } from './auth/virtual-key.js';
-export { createGateway, type Gateway, type GatewayOptions } from './create-gateway.js';
+export {
+  createGateway,
+  type Gateway,
+  type GatewayLimitsOptions,
+  type GatewayOptions,
+} from './create-gateway.js';
 export { createLogger, type LoggerOptions, REDACTED_PATHS } from './http/logger.js';
 export type { Problem } from './http/problem.js';
-export { noopUsageSink, type UsageEvent, type UsageSink } from './metering/usage-sink.js';
+export {
+  BUDGET_ALERT_EVENT,
+  budgetAlertPayload,
+  createBudgetAlertNotifier,
+} from './limits/budget-alert-notifier.js';
+export { type CreateLimitsOptions, createLimits, type Limits } from './limits/create-limits.js';
+export {
+  createWebhookDeliverer,
+  type WebhookDeliverer,
+} from './limits/webhook-deliverer.js';
+export { verifyWebhook, WEBHOOK_SIGNATURE_HEADER } from './limits/webhook-signature.js';
+export {
+  CHARS_PER_TOKEN,
+  estimateChatInputTokens,
+  estimateEmbedInputTokens,
+} from './metering/estimate-tokens.js';
+export {
+  type Cost,
+  createPriceTable,
+  type PriceOverride,
+  type PriceTable,
+} from './metering/price-table.js';
+export {
+  createMemoryUsageSink,
+  type MemoryUsageSink,
+  noopUsageSink,
+  type UsageEvent,
+  type UsageSink,
+  usageEventKey,
+} from './metering/usage-sink.js';
 export { type ConfigDirectoryOptions, createConfigDirectory } from './routing/config-directory.js';
 export {
   type GatewayConfig,
@@ -25,4 +59,5 @@ export {
 export type * from './routing/directory.js';
 export { createDirectoryCache, type DirectoryCacheOptions } from './routing/directory-cache.js';
 export type { ModelCatalogue, ModelRoute } from './routing/model-catalogue.js';
+export { DEFAULT_MAX_OUTPUT_TOKENS } from './routing/provider-caller.js';
 export type { KeySource } from './routing/resolve-provider-key.js';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createGateway, type Gateway } from '../create-gateway.js';
 import { createLogger } from '../http/logger.js';
+import { createPriceTable } from '../metering/price-table.js';
 import { createConfigDirectory } from '../routing/config-directory.js';
 import { type GatewayConfig, parseGatewayConfig } from '../routing/config-schema.js';
 import { demoConfig } from './demo-config.js';
@@ -43,6 +44,11 @@ export async function serve(options: ServeOptions): Promise<{ gateway: Gateway; 
     ...(config.providers ? { providerFields: config.providers } : {}),
     logger: createLogger({ level: env.KEYHOLD_LOG_LEVEL ?? 'info' }),
     ...(config.server?.bodyLimit !== undefined ? { bodyLimit: config.server.bodyLimit } : {}),
+    // REDIS_URL set: rate limits and budgets are shared by every instance on that Redis.
+    ...(env.REDIS_URL ? { limits: { redisUrl: env.REDIS_URL } } : {}),
+    ...(config.pricing?.overrides
+      ? { prices: createPriceTable({ overrides: config.pricing.overrides }) }
+      : {}),
   });
   const port = options.port ?? config.server?.port ?? 4000;
   const host = options.host ?? config.server?.host ?? '127.0.0.1';

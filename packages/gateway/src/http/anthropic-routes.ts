@@ -43,10 +43,13 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: RouteDeps): 
       headerKey: headerKey.value,
     });
     if (!prepared.ok) return refuse(reply, prepared.problem);
-    const call = prepared.value;
-    reply.header('x-keyhold-key-source', call.keySource);
+    reply.header('x-keyhold-key-source', prepared.value.keySource);
 
     const input = applyTenantPolicy(parsed.value.input, caller.tenant.settings);
+    const admitted = await deps.caller.admit(prepared.value, input);
+    if (!admitted.ok) return refuse(reply, admitted.problem);
+    const call = admitted.value;
+    reply.headers(call.admission.headers);
     const controller = abortOnClose(reply);
     const ctx = { id: `msg_${randomBytes(12).toString('hex')}`, model: call.route.requested };
     if (!parsed.value.stream) {

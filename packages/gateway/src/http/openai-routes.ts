@@ -75,10 +75,14 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: RouteDeps): voi
     if (!caller) return reply;
     const parsed = parseChatRequest(request.body);
     if (!parsed.ok) return refuse(reply, problem(400, 'invalid_request', parsed.message, parsed.param));
-    const call = await begin(request, reply, parsed.value.model, 'chat', caller);
-    if (!call) return reply;
+    const prepared = await begin(request, reply, parsed.value.model, 'chat', caller);
+    if (!prepared) return reply;
 
     const input = applyTenantPolicy(parsed.value.input, caller.tenant.settings);
+    const admitted = await deps.caller.admit(prepared, input);
+    if (!admitted.ok) return refuse(reply, admitted.problem);
+    const call = admitted.value;
+    reply.headers(call.admission.headers);
     const controller = abortOnClose(reply);
     const ctx = {
       id: `chatcmpl-${randomBytes(15).toString('hex')}`,
@@ -113,8 +117,12 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: RouteDeps): voi
     if (!caller) return reply;
     const parsed = parseEmbeddingsRequest(request.body);
     if (!parsed.ok) return refuse(reply, problem(400, 'invalid_request', parsed.message, parsed.param));
-    const call = await begin(request, reply, parsed.value.model, 'embedding', caller);
-    if (!call) return reply;
+    const prepared = await begin(request, reply, parsed.value.model, 'embedding', caller);
+    if (!prepared) return reply;
+    const admitted = await deps.caller.admit(prepared, parsed.value.input);
+    if (!admitted.ok) return refuse(reply, admitted.problem);
+    const call = admitted.value;
+    reply.headers(call.admission.headers);
     const controller = abortOnClose(reply);
     try {
       const result = await deps.caller.embed(call, parsed.value.input, controller.signal, request.timing);

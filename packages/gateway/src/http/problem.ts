@@ -13,6 +13,8 @@ export interface Problem {
   param?: string;
   /** Sent as `retry-after` (seconds) on 429 and 503. */
   retryAfterSeconds?: number;
+  /** Extra response headers (`x-ratelimit-*` on a rate-limit refusal), lower-case names. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; problem: Problem };

@@ -19,6 +19,7 @@ export function errorBody(surface: Surface, p: Problem): unknown {
 
 /** Sends a problem in the surface's error shape, with `retry-after` when it has one. */
 export function sendProblem(reply: FastifyReply, surface: Surface, p: Problem): FastifyReply {
+  if (p.headers) reply.headers(p.headers);
   if (p.retryAfterSeconds !== undefined) reply.header('retry-after', String(p.retryAfterSeconds));
   // 499 is nginx's "client closed request"; nobody reads it, but logs should say what happened.
   return reply.code(p.status).type('application/json').send(errorBody(surface, p));

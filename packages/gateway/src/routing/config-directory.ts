@@ -1,13 +1,16 @@
 import { type Credential, getProviderInfo, NotFoundError, Secret, toCredential } from '@keyhold/core';
 import type { GatewayConfig, SecretValue } from './config-schema.js';
 import type {
+  BudgetSettings,
   CredentialRecord,
   CredentialRef,
   DeploymentMode,
   Directory,
   Membership,
   OperatorKeyRecord,
+  RateLimitSettings,
   Tenant,
+  TenantSettings,
   User,
   VirtualKeyRecord,
 } from './directory.js';
@@ -79,22 +82,23 @@ export function createConfigDirectory(
     const where = `tenants[${ti}] (${t.id})`;
     if (tenants.has(t.id)) errors.push(`${where}: duplicate tenant id`);
     const s = t.settings ?? {};
-    tenants.set(t.id, {
-      id: t.id,
-      name: t.name ?? t.id,
-      status: t.status ?? 'active',
-      settings: {
-        allowKeyHeader: s.allowKeyHeader ?? false,
-        allowOperatorFallback: s.allowOperatorFallback ?? false,
-        ...(s.defaultModel ? { defaultModel: s.defaultModel } : {}),
-        ...(s.defaults ? { defaults: s.defaults } : {}),
-        ...(s.caps ? { caps: s.caps } : {}),
-        ...(s.allowedModels ? { allowedModels: s.allowedModels } : {}),
-        ...(s.mandatoryByo ? { mandatoryByo: s.mandatoryByo } : {}),
-      },
-    });
+    const settings: TenantSettings = {
+      allowKeyHeader: s.allowKeyHeader ?? false,
+      allowOperatorFallback: s.allowOperatorFallback ?? false,
+      ...(s.defaultModel ? { defaultModel: s.defaultModel } : {}),
+      ...(s.defaults ? { defaults: s.defaults } : {}),
+      ...(s.caps ? { caps: s.caps } : {}),
+      ...(s.allowedModels ? { allowedModels: s.allowedModels } : {}),
+      ...(s.mandatoryByo ? { mandatoryByo: s.mandatoryByo } : {}),
+    };
+    tenants.set(t.id, { id: t.id, name: t.name ?? t.id, status: t.status ?? 'active', settings });
     for (const u of t.users ?? []) {
-      users.set(`${t.id}\u0000${u.id}`, { id: u.id, tenantId: t.id, status: u.status ?? 'active' });
+      users.set(`${t.id}\u0000${u.id}`, {
+        id: u.id,
+        tenantId: t.id,
+        status: u.status ?? 'active',
+        ...(u.limits ? { limits: u.limits } : {}),
+      });
     }
     const groupIds = new Set<string>();
     for (const g of t.groups ?? []) {
@@ -153,6 +157,7 @@ export function createConfigDirectory(
         ...(revokedAt ? { revokedAt } : {}),
       });
     }
+    applyLimitSettings(settings, t, where, { env, groupIds }, errors);
   }
   if (errors.length > 0) return { ok: false, errors };
 
@@ -188,6 +193,67 @@ export function createConfigDirectory(
     },
   };
   return { ok: true, directory };
+}
+
+type TenantConfig = NonNullable<GatewayConfig['tenants']>[number];
+
+/**
+ * Rate limits, budgets and the alert webhook of one tenant, checked against its users, groups and
+ * keys. Per-key limits are written on the key entry in the file and carried in the tenant's
+ * `limits.keys`, because the caller of a request holds its tenant, not its key record.
+ */
+function applyLimitSettings(
+  settings: TenantSettings,
+  t: TenantConfig,
+  where: string,
+  context: { env: Readonly<Record<string, string | undefined>>; groupIds: ReadonlySet<string> },
+  errors: string[],
+): void {
+  const s = t.settings ?? {};
+  const keyLimits: Record<string, RateLimitSettings> = {};
+  for (const k of t.virtualKeys ?? []) if (k.limits) keyLimits[k.id] = k.limits;
+  if (s.limits || Object.keys(keyLimits).length > 0) {
+    settings.limits = { ...s.limits, ...(Object.keys(keyLimits).length > 0 ? { keys: keyLimits } : {}) };
+  }
+  if (s.budgets?.length) {
+    const known = {
+      tenant: new Set<string>(),
+      user: new Set((t.users ?? []).map((u) => u.id)),
+      group: context.groupIds,
+      key: new Set((t.virtualKeys ?? []).map((k) => k.id)),
+    };
+    const seen = new Set<string>();
+    const budgets: BudgetSettings[] = [];
+    for (const [bi, b] of s.budgets.entries()) {
+      const bwhere = `${where}.settings.budgets[${bi}] (${b.id})`;
+      if (seen.has(b.id)) errors.push(`${bwhere}: duplicate budget id`);
+      seen.add(b.id);
+      if (b.scopeId !== undefined && b.scope === 'tenant')
+        errors.push(`${bwhere}: a tenant budget takes no scopeId`);
+      else if (b.scopeId !== undefined && !known[b.scope].has(b.scopeId))
+        errors.push(`${bwhere}: unknown ${b.scope} ${b.scopeId}`);
+      budgets.push({
+        id: b.id,
+        scope: b.scope,
+        ...(b.scopeId !== undefined ? { scopeId: b.scopeId } : {}),
+        period: b.period,
+        limitMicros: Math.round(b.limitUsd * 1_000_000),
+        mode: b.mode ?? 'hard',
+      });
+    }
+    settings.budgets = budgets;
+  }
+  if (s.alertWebhook) {
+    const { url, secret } = s.alertWebhook;
+    const plain = typeof secret === 'string' ? secret : context.env[secret.env];
+    if (!URL.canParse(url)) errors.push(`${where}.settings.alertWebhook: url is not a valid URL`);
+    if (!plain) {
+      const name = typeof secret === 'string' ? '' : ` ${secret.env}`;
+      errors.push(
+        `${where}.settings.alertWebhook: secret reads environment variable${name}, which is not set`,
+      );
+    } else settings.alertWebhook = { url, secret: Secret.from(plain) };
+  }
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -27,6 +27,62 @@ const Params = Type.Object(
   { additionalProperties: false },
 );
 
+const PerMinute = Type.Integer({ minimum: 1 });
+const RateLimits = Type.Object(
+  { requestsPerMinute: Type.Optional(PerMinute), tokensPerMinute: Type.Optional(PerMinute) },
+  { additionalProperties: false },
+);
+
+const TenantLimits = Type.Object(
+  {
+    requestsPerMinute: Type.Optional(PerMinute),
+    tokensPerMinute: Type.Optional(PerMinute),
+    /** Each user separately, unless the user sets its own `limits`. */
+    perUser: Type.Optional(RateLimits),
+    /** Each virtual key separately, unless the key sets its own `limits`. */
+    perKey: Type.Optional(RateLimits),
+  },
+  { additionalProperties: false },
+);
+
+const BudgetSchema = Type.Object(
+  {
+    id: Id,
+    scope: Type.Union([
+      Type.Literal('tenant'),
+      Type.Literal('group'),
+      Type.Literal('user'),
+      Type.Literal('key'),
+    ]),
+    /** The group, user or virtual key id; absent: each group / user / key separately. */
+    scopeId: Type.Optional(Id),
+    period: Type.Union([Type.Literal('day'), Type.Literal('month')]),
+    /** US dollars; stored as integer micro-dollars. */
+    limitUsd: Type.Number({ minimum: 0, maximum: 1e9 }),
+    /** Default `hard`. */
+    mode: Type.Optional(Type.Union([Type.Literal('hard'), Type.Literal('soft')])),
+  },
+  { additionalProperties: false },
+);
+
+const AlertWebhookSchema = Type.Object(
+  { url: Type.String({ pattern: '^https?://' }), secret: SecretValueSchema },
+  { additionalProperties: false },
+);
+
+const PriceOverrideSchema = Type.Object(
+  {
+    provider: Type.String({ minLength: 1 }),
+    /** The model as sent upstream, or `*` for every model of the provider. */
+    model: Type.String({ minLength: 1 }),
+    inputPerMTok: Type.Number({ minimum: 0 }),
+    outputPerMTok: Type.Number({ minimum: 0 }),
+    cachedInputPerMTok: Type.Optional(Type.Number({ minimum: 0 })),
+    cacheWritePerMTok: Type.Optional(Type.Number({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
 const CredentialSchema = Type.Object(
   {
     id: Id,
@@ -65,6 +121,9 @@ const TenantSchema = Type.Object(
           caps: Type.Optional(Params),
           allowedModels: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
           mandatoryByo: Type.Optional(Type.Array(Operation)),
+          limits: Type.Optional(TenantLimits),
+          budgets: Type.Optional(Type.Array(BudgetSchema)),
+          alertWebhook: Type.Optional(AlertWebhookSchema),
         },
         { additionalProperties: false },
       ),
@@ -75,6 +134,7 @@ const TenantSchema = Type.Object(
           {
             id: Id,
             status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
+            limits: Type.Optional(RateLimits),
           },
           { additionalProperties: false },
         ),
@@ -111,6 +171,7 @@ const TenantSchema = Type.Object(
             hint: Type.Optional(Type.String()),
             expiresAt: Type.Optional(Type.String({ minLength: 1 })),
             revokedAt: Type.Optional(Type.String({ minLength: 1 })),
+            limits: Type.Optional(RateLimits),
           },
           { additionalProperties: false },
         ),
@@ -167,6 +228,13 @@ export const GatewayConfigSchema = Type.Object(
       ),
     ),
     tenants: Type.Optional(Type.Array(TenantSchema)),
+    /** Operator price overrides (US$ per million tokens); they win over the bundled catalogue. */
+    pricing: Type.Optional(
+      Type.Object(
+        { overrides: Type.Optional(Type.Array(PriceOverrideSchema)) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

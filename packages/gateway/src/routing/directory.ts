@@ -1,4 +1,4 @@
-import type { Credential, Operation } from '@keyhold/core';
+import type { Credential, Operation, Secret } from '@keyhold/core';
 
 /**
  * The directory: who the tenants, users, groups, virtual keys and provider credentials are. The
@@ -41,6 +41,52 @@ export interface TenantSettings {
   allowedModels?: string[];
   /** Operations that must be paid with the tenant's own key (no operator fallback). */
   mandatoryByo?: Operation[];
+  /** Rate limits of the tenant as a whole, and of each of its users and virtual keys. */
+  limits?: TenantLimitSettings;
+  /** Spending caps; see {@link BudgetSettings}. Absent or empty: no budget is checked. */
+  budgets?: BudgetSettings[];
+  /** Where budget alerts (50 / 80 / 100 %) are delivered, signed with HMAC. */
+  alertWebhook?: AlertWebhookSettings;
+}
+
+/** Requests and tokens (input + output) per minute; an absent dimension is not limited. */
+export interface RateLimitSettings {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+}
+
+export interface TenantLimitSettings extends RateLimitSettings {
+  /** Applies to each user separately, unless the user has its own `limits`. */
+  perUser?: RateLimitSettings;
+  /** Applies to each virtual key separately, unless the key has an entry in `keys`. */
+  perKey?: RateLimitSettings;
+  /** Limits of particular virtual keys, by virtual key id. */
+  keys?: Readonly<Record<string, RateLimitSettings>>;
+}
+
+export type BudgetScope = 'tenant' | 'group' | 'user' | 'key';
+
+/**
+ * A spending cap of a tenant. `scopeId` names the group, user or virtual key it caps; without it
+ * a group, user or key budget applies to each group, user or key of the tenant separately (each
+ * has its own counter). Periods are UTC calendar days or months.
+ */
+export interface BudgetSettings {
+  /** Unique within the tenant; named in the 429 that a hard budget returns. */
+  id: string;
+  scope: BudgetScope;
+  scopeId?: string;
+  period: 'day' | 'month';
+  /** The cap in integer micro-dollars (1 US$ = 1 000 000). */
+  limitMicros: number;
+  /** `hard` refuses calls that could pass the cap; `soft` only alerts. */
+  mode: 'hard' | 'soft';
+}
+
+/** A tenant's webhook endpoint and its HMAC signing secret. */
+export interface AlertWebhookSettings {
+  url: string;
+  secret: Secret;
 }
 
 export interface Tenant {
@@ -54,6 +100,8 @@ export interface User {
   id: string;
   tenantId: string;
   status: 'active' | 'disabled';
+  /** This user's own rate limits, replacing the tenant's `limits.perUser`. */
+  limits?: RateLimitSettings;
 }
 
 export interface Group {

@@ -1,4 +1,5 @@
 import {
+  AbortedError,
   type AttemptInfo,
   adapterFor,
   type CallOptions,
@@ -11,6 +12,7 @@ import {
   type Engine,
   embed,
   generate,
+  isKeyholdError,
   type KeyMaterial,
   type Operation,
   type ProviderAdapter,
@@ -19,10 +21,16 @@ import {
   stream,
   type Transport,
   toCredential,
+  type Usage,
 } from '@keyhold/core';
 import type { Caller } from '../auth/authenticate.js';
 import type { Outcome } from '../http/problem.js';
-import type { UsageEvent, UsageSink } from '../metering/usage-sink.js';
+import type { Admission, RequestGuard } from '../limits/request-guard.js';
+import { countChatInputTokens, countTextTokens } from '../metering/count-tokens.js';
+import { estimateChatInputTokens, estimateEmbedInputTokens } from '../metering/estimate-tokens.js';
+import type { PriceTable } from '../metering/price-table.js';
+import { type AttemptOutcome, toUsageEvent, type UsageContext } from '../metering/to-usage-event.js';
+import type { UsageSink } from '../metering/usage-sink.js';
 import type { Directory } from './directory.js';
 import { type ModelCatalogue, type ModelRoute, resolveModel } from './model-catalogue.js';
 import { type KeyChoice, type KeySource, resolveProviderKey } from './resolve-provider-key.js';
@@ -44,6 +52,16 @@ export interface ProviderCallerOptions {
   providerFields?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   transport?: Transport;
   usage: UsageSink;
+  prices: PriceTable;
+  /** Rate limits and budgets around every upstream call. */
+  guard: RequestGuard;
+  /**
+   * Output tokens reserved (rate limit and worst-case budget cost) for a chat request that sets
+   * no max tokens. Default {@link DEFAULT_MAX_OUTPUT_TOKENS}.
+   */
+  defaultMaxOutputTokens?: number;
+  /** Metering that failed after a response went out (token counting); for the log. */
+  onError?: (error: unknown) => void;
   /** Per-attempt upstream timeout (ms). */
   timeoutMs?: number;
   maxRetries?: number;
@@ -61,6 +79,19 @@ export interface PreparedCall {
   credential: Credential;
 }
 
+/** A prepared call that passed the rate limits and budgets: its holds travel with it. */
+export interface AdmittedCall extends PreparedCall {
+  admission: Admission;
+}
+
+/**
+ * Output tokens reserved for a chat request without max tokens. The price catalogue does not say
+ * how much a model may write, so this is a gateway-wide cap on the reservation, not on the call: a
+ * call that writes more is charged in full when it settles, and concurrent such calls can overshoot
+ * a hard budget by the excess. Tenants who need a strict bound set `caps.maxTokens`.
+ */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+
 export interface ProviderCaller {
   /** True when the provider has an adapter (registered, or given in `adapters`). */
   isAvailable(provider: string): boolean;
@@ -73,24 +104,32 @@ export interface ProviderCaller {
     /** The `X-Provider-API-Key` header value, if sent. */
     headerKey: string | undefined;
   }): Promise<Outcome<PreparedCall>>;
+  /**
+   * Rate limits and budgets for the call, from a cheap estimate of its prompt (characters / 4,
+   * see `estimate-tokens.ts`) and its output allowance (max tokens, else the default cap).
+   * A refusal is a problem to send as is (429 or 503, with its headers).
+   */
+  admit(call: PreparedCall, input: ChatInput | EmbedInput): Promise<Outcome<AdmittedCall>>;
   generate(
-    call: PreparedCall,
+    call: AdmittedCall,
     input: ChatInput,
     signal: AbortSignal,
     timing: RequestTiming,
   ): Promise<ChatResult>;
   stream(
-    call: PreparedCall,
+    call: AdmittedCall,
     input: ChatInput,
     signal: AbortSignal,
     timing: RequestTiming,
   ): AsyncIterable<StreamEvent>;
   embed(
-    call: PreparedCall,
+    call: AdmittedCall,
     input: EmbedInput,
     signal: AbortSignal,
     timing: RequestTiming,
   ): Promise<EmbedResult>;
+  /** Resolves once metering started for finished calls (token counting, settlements) is done. */
+  drain(): Promise<void>;
 }
 
 const MAX_ENGINES = 10_000;
@@ -146,48 +185,124 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
     };
   }
 
-  function usageEvent(call: PreparedCall, attempt: AttemptInfo): UsageEvent {
-    const error = attempt.error;
-    return {
-      requestId: call.requestId,
-      attempt: attempt.attempt,
-      tenantId: call.caller.tenant.id,
-      ...(call.caller.user ? { userId: call.caller.user.id } : {}),
-      virtualKeyId: call.caller.virtualKeyId,
-      ...(call.credentialId ? { credentialId: call.credentialId } : {}),
-      keySource: call.keySource,
-      provider: call.route.provider,
-      model: call.route.model,
-      operation: call.operation,
-      inputTokens: 0,
-      outputTokens: 0,
-      latencyMs: attempt.durationMs,
-      status: error ? 'error' : 'ok',
-      ...(error ? { errorClass: error.code } : {}),
-      ...(error?.upstreamStatus !== undefined ? { upstreamStatus: error.upstreamStatus } : {}),
-    };
+  const onError = options.onError ?? (() => {});
+  const defaultMaxOutput = options.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+  const pending = new Set<Promise<unknown>>();
+
+  function record(
+    context: UsageContext,
+    outcome: AttemptOutcome,
+    usage: Usage | undefined,
+    estimated: boolean,
+  ) {
+    const cost = options.prices.costOf(context.provider, context.model, usage ?? ZERO_USAGE);
+    try {
+      options.usage.record(toUsageEvent(context, outcome, usage, cost, estimated));
+    } catch (error) {
+      // Metering must never fail a request.
+      onError(error);
+    }
+    return cost.micros;
   }
 
-  /** Failed attempts are recorded at once; the successful one once its token counts are known. */
-  function meter(call: PreparedCall) {
-    let success: UsageEvent | undefined;
+  /**
+   * Meters a non-streamed call: failed attempts are recorded as they happen (nothing consumed),
+   * the successful one with its usage and cost, which also settle the call's holds; a call that
+   * failed on every attempt releases them.
+   */
+  function meter(call: AdmittedCall) {
+    const context = usageContext(call);
+    let success: AttemptOutcome | undefined;
     return {
       onAttempt(attempt: AttemptInfo) {
-        if (attempt.error) record(usageEvent(call, attempt));
-        else success = usageEvent(call, attempt);
+        if (attempt.error) record(context, attempt, undefined, false);
+        else success = attempt;
       },
-      succeeded(tokens: { inputTokens: number; outputTokens: number; cachedInputTokens?: number }) {
-        if (success) record({ ...success, ...tokens });
+      succeeded(usage: Usage) {
+        const micros = record(context, success ?? { attempt: 0, durationMs: 0 }, usage, false);
+        call.admission.settle(usage.inputTokens + usage.outputTokens, micros);
+      },
+      failed() {
+        call.admission.release();
       },
     };
   }
 
-  function record(event: UsageEvent): void {
-    try {
-      options.usage.record(event);
-    } catch {
-      // Metering must never fail a request.
-    }
+  function track(work: Promise<unknown>): void {
+    const p = work.catch(onError).finally(() => pending.delete(p));
+    pending.add(p);
+  }
+
+  /**
+   * Meters a streamed call. Attempts that fail before the first event (retried by the engine)
+   * consumed nothing and are recorded at once. The attempt that streamed is recorded when the
+   * stream ends, however it ends: with the provider's final usage when it sent one, otherwise
+   * (client abort, upstream cut, a provider without stream usage) with the prompt and the output
+   * received so far counted by the tokenizer, marked `estimated`. Counting runs after the response
+   * ended, off the request path.
+   */
+  function streamMeter(call: AdmittedCall, input: ChatInput) {
+    const context = usageContext(call);
+    let streaming = false;
+    let failures = 0;
+    let attemptStarted = performance.now();
+    let final: AttemptOutcome | undefined;
+    let usage: Usage | undefined;
+    const output: string[] = [];
+    return {
+      onAttempt(attempt: AttemptInfo) {
+        if (!streaming && attempt.error) {
+          record(context, attempt, undefined, false);
+          failures++;
+          attemptStarted = performance.now();
+        } else final = attempt;
+      },
+      event(event: StreamEvent) {
+        streaming = true;
+        switch (event.type) {
+          case 'text-delta':
+          case 'reasoning-delta':
+            output.push(event.delta);
+            break;
+          case 'tool-call-delta':
+            if (event.name) output.push(event.name);
+            output.push(event.argumentsDelta);
+            break;
+          case 'usage':
+            usage = event.usage;
+            break;
+        }
+      },
+      /** The stream is over; `error` is what the consumer saw, if anything. */
+      end(error: unknown) {
+        if (!streaming && !final) {
+          call.admission.release();
+          return;
+        }
+        // No final report from the engine: the consumer stopped reading (the client went away).
+        const outcome: AttemptOutcome = final ?? {
+          attempt: failures,
+          durationMs: performance.now() - attemptStarted,
+          error: isKeyholdError(error) ? error : CLIENT_ABORT,
+        };
+        if (usage) {
+          const micros = record(context, outcome, usage, false);
+          call.admission.settle(usage.inputTokens + usage.outputTokens, micros);
+          return;
+        }
+        track(
+          (async () => {
+            const [inputTokens, outputTokens] = await Promise.all([
+              countChatInputTokens(input),
+              countTextTokens(output.join('')),
+            ]);
+            const counted = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+            const micros = record(context, outcome, counted, true);
+            call.admission.settle(counted.totalTokens, micros);
+          })(),
+        );
+      },
+    };
   }
 
   return {
@@ -221,27 +336,42 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
       };
     },
 
+    async admit(call, input) {
+      const chat = call.operation === 'chat';
+      const admitted = await options.guard.admit({
+        caller: call.caller,
+        provider: call.route.provider,
+        model: call.route.model,
+        inputTokens: chat
+          ? estimateChatInputTokens(input as ChatInput)
+          : estimateEmbedInputTokens(input as EmbedInput),
+        maxOutputTokens: chat ? ((input as ChatInput).maxTokens ?? defaultMaxOutput) : 0,
+      });
+      if (!admitted.ok) return admitted;
+      return { ok: true, value: { ...call, admission: admitted.value } };
+    },
+
     async generate(call, input, signal, timing) {
       const metering = meter(call);
       const started = performance.now();
+      let result: ChatResult;
       try {
-        const result = await generate(
-          engineFor(call.route),
-          input,
-          callOptions(call, signal, metering.onAttempt),
-        );
-        metering.succeeded(tokensOf(result.usage));
-        return result;
+        result = await generate(engineFor(call.route), input, callOptions(call, signal, metering.onAttempt));
+      } catch (error) {
+        metering.failed();
+        throw error;
       } finally {
         timing.upstreamMs += performance.now() - started;
       }
+      metering.succeeded(result.usage);
+      return result;
     },
 
     async *stream(call, input, signal, timing) {
-      const metering = meter(call);
+      const metering = streamMeter(call, input);
       const events = stream(engineFor(call.route), input, callOptions(call, signal, metering.onAttempt));
       const iterator = events[Symbol.asyncIterator]();
-      let usage = { inputTokens: 0, outputTokens: 0 };
+      let failure: unknown;
       try {
         for (;;) {
           const started = performance.now();
@@ -252,38 +382,61 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
             timing.upstreamMs += performance.now() - started;
           }
           if (next.done) break;
-          if (next.value.type === 'usage') usage = tokensOf(next.value.usage);
+          metering.event(next.value);
           yield next.value;
         }
-        metering.succeeded(usage);
+      } catch (error) {
+        failure = error;
+        throw error;
       } finally {
-        await iterator.return?.(undefined);
+        try {
+          await iterator.return?.(undefined);
+        } finally {
+          metering.end(failure);
+        }
       }
     },
 
     async embed(call, input, signal, timing) {
       const metering = meter(call);
       const started = performance.now();
+      let result: EmbedResult;
       try {
-        const result = await embed(
-          engineFor(call.route),
-          input,
-          callOptions(call, signal, metering.onAttempt),
-        );
-        metering.succeeded({ inputTokens: result.usage.inputTokens, outputTokens: 0 });
-        return result;
+        result = await embed(engineFor(call.route), input, callOptions(call, signal, metering.onAttempt));
+      } catch (error) {
+        metering.failed();
+        throw error;
       } finally {
         timing.upstreamMs += performance.now() - started;
       }
+      const inputTokens = result.usage.inputTokens;
+      metering.succeeded({ inputTokens, outputTokens: 0, totalTokens: inputTokens });
+      return result;
+    },
+
+    async drain() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+      await options.guard.drain();
     },
   };
 }
 
-function tokensOf(usage: ChatResult['usage']) {
+const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+
+/** What a stream that the client left is recorded as failing with. */
+const CLIENT_ABORT = new AbortedError('The client closed the stream');
+
+function usageContext(call: PreparedCall): UsageContext {
   return {
-    inputTokens: usage.inputTokens,
-    outputTokens: usage.outputTokens,
-    ...(usage.cachedInputTokens !== undefined ? { cachedInputTokens: usage.cachedInputTokens } : {}),
+    requestId: call.requestId,
+    tenantId: call.caller.tenant.id,
+    ...(call.caller.user ? { userId: call.caller.user.id } : {}),
+    virtualKeyId: call.caller.virtualKeyId,
+    ...(call.credentialId ? { credentialId: call.credentialId } : {}),
+    keySource: call.keySource,
+    provider: call.route.provider,
+    model: call.route.model,
+    operation: call.operation,
   };
 }
 

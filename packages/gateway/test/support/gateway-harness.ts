@@ -4,9 +4,13 @@ import { createLogger } from '../../src/http/logger.js';
 import {
   createConfigDirectory,
   createGateway,
+  createMemoryUsageSink,
+  createPriceTable,
   type Gateway,
   type GatewayConfig,
+  type GatewayOptions,
   generateVirtualKey,
+  type MemoryUsageSink,
   type UsageEvent,
 } from '../../src/index.js';
 
@@ -15,7 +19,9 @@ export interface Harness {
   gateway: Gateway;
   /** Every JSON log line the gateway wrote. */
   logs: string[];
-  usage: UsageEvent[];
+  usage: readonly UsageEvent[];
+  /** The in-memory usage sink behind `usage` (`waitFor` streamed calls' events). */
+  sink: MemoryUsageSink;
   close(): Promise<void>;
 }
 
@@ -27,6 +33,8 @@ export async function startGateway(
     adapters?: Record<string, ProviderAdapter>;
     providerFields?: Record<string, Record<string, string>>;
     maxRetries?: number;
+    limits?: GatewayOptions['limits'];
+    webhooks?: GatewayOptions['webhooks'];
   } = {},
 ): Promise<Harness> {
   const loaded = createConfigDirectory(config, { env: options.env ?? {} });
@@ -38,12 +46,17 @@ export async function startGateway(
       done();
     },
   });
-  const usage: UsageEvent[] = [];
+  const sink = createMemoryUsageSink();
   const gateway = createGateway({
     directory: loaded.directory,
     catalogue: { aliases: config.models?.aliases ?? {}, list: config.models?.list ?? [] },
     logger: createLogger({ level: 'debug', destination }),
-    usage: { record: (event) => usage.push(event) },
+    usage: sink,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    ...(config.pricing?.overrides
+      ? { prices: createPriceTable({ overrides: config.pricing.overrides }) }
+      : {}),
     maxRetries: options.maxRetries ?? 0,
     drainTimeoutMs: 5_000,
     ...(options.adapters ? { adapters: options.adapters } : {}),
@@ -52,13 +65,18 @@ export async function startGateway(
       : {}),
   });
   const url = await gateway.listen({ port: 0 });
-  return { url, gateway, logs, usage, close: () => gateway.close() };
+  return { url, gateway, logs, usage: sink.events, sink, close: () => gateway.close() };
 }
 
 /** A virtual key entry for a config file, and the key to present. */
 export function virtualKey(
   id: string,
-  extra: { userId?: string; expiresAt?: string; revokedAt?: string } = {},
+  extra: {
+    userId?: string;
+    expiresAt?: string;
+    revokedAt?: string;
+    limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
+  } = {},
 ) {
   const generated = generateVirtualKey();
   return {
