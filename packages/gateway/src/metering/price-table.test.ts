@@ -183,3 +183,52 @@ describe('price table: operator overrides', () => {
     ).toThrow(/inputPerMTok must be a non-negative number/);
   });
 });
+
+describe('flat-price fast path', () => {
+  it('agrees with the catalogue’s calcPrice for every flat-priced model of the main providers', async () => {
+    const { calcPrice, findProvider } = await import('@pydantic/genai-prices');
+    const table = createPriceTable();
+    const usages = [
+      { inputTokens: 1234, outputTokens: 567, totalTokens: 1801 },
+      { inputTokens: 250_000, outputTokens: 10, totalTokens: 250_010, cachedInputTokens: 200_000 },
+      {
+        inputTokens: 9000,
+        outputTokens: 900,
+        totalTokens: 9900,
+        cachedInputTokens: 1000,
+        cacheWriteInputTokens: 3000,
+      },
+    ];
+    let compared = 0;
+    for (const [ours, theirs] of [
+      ['openai', 'openai'],
+      ['anthropic', 'anthropic'],
+      ['gemini', 'google'],
+      ['mistral', 'mistral'],
+      ['deepseek', 'deepseek'],
+    ] as const) {
+      const provider = findProvider({ providerId: theirs });
+      for (const model of provider?.models ?? []) {
+        if (Array.isArray(model.prices)) continue;
+        for (const usage of usages) {
+          const expected = calcPrice(
+            {
+              input_tokens: usage.inputTokens,
+              output_tokens: usage.outputTokens,
+              cache_read_tokens: usage.cachedInputTokens ?? 0,
+              cache_write_tokens: usage.cacheWriteInputTokens ?? 0,
+            },
+            model.id,
+            { providerId: theirs },
+          );
+          if (!expected) continue;
+          const cost = table.costOf(ours, model.id, usage);
+          expect(cost.priced).toBe(true);
+          expect(Math.abs(cost.micros - expected.total_price * 1_000_000)).toBeLessThanOrEqual(1);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
+  });
+});

@@ -83,6 +83,13 @@ interface Resolved {
   /** A catalogue provider holding only the matched model, so later lookups skip matching. */
   provider: Provider;
   modelId: string;
+  /**
+   * The model's price when it is one unconditional price over input, cached input, cache
+   * writes and output only: then the cost is four multiplications, computed here. Anything else
+   * (date or time-of-day prices, per-request or audio charges) goes through the catalogue's
+   * `calcPrice`, which costs far more per call.
+   */
+  flat?: ModelPrice;
 }
 
 /** Lookups are cached per (provider, model); the cache is dropped when it grows past this. */
@@ -134,6 +141,13 @@ export function createPriceTable(options: CreatePriceTableOptions = {}): PriceTa
     costOf(provider, model, usage, opts = {}) {
       const resolved = resolve(provider, model);
       if (!resolved) return { micros: 0, priced: false };
+      if (resolved.flat) {
+        return {
+          micros: dollarsToMicros(flatCost(resolved.flat, usage)),
+          priced: true,
+          source: resolved.source,
+        };
+      }
       const result = calcPrice(toCatalogueUsage(usage), model, {
         provider: resolved.provider,
         timestamp: opts.at ?? now(),
@@ -155,7 +169,37 @@ function findInCatalogue(provider: string, model: string): Resolved | null {
     source: 'catalogue',
     provider: { ...rest, models: [match.model] },
     modelId: match.model.id,
+    ...flatPriceOf(match.model),
   };
+}
+
+/**
+ * A price is flat when it is unconditional and charges nothing per request. Other unit prices
+ * (audio tokens, web searches, …) apply to usage Keyhold never reports, so they add nothing here
+ * either way; `requests_kcount` would apply to every call, so such models take the slow path.
+ */
+function flatPriceOf(model: ModelInfo): { flat?: ModelPrice } {
+  const prices = model.prices;
+  if (Array.isArray(prices) || prices.requests_kcount !== undefined) return {};
+  return { flat: prices };
+}
+
+/**
+ * The catalogue's own arithmetic for a flat price: uncached input, cache reads and cache writes
+ * at their rates (a missing cache rate is the input rate), plus output; tiers by prompt size.
+ */
+function flatCost(price: ModelPrice, usage: Usage): number {
+  const u = toCatalogueUsage(usage);
+  const inputTokens = u.input_tokens!;
+  const read = u.cache_read_tokens!;
+  const write = u.cache_write_tokens!;
+  const input = tierPrice(price.input_mtok, inputTokens) ?? 0;
+  const cost =
+    (inputTokens - read - write) * input +
+    read * (tierPrice(price.cache_read_mtok, inputTokens) ?? input) +
+    write * (tierPrice(price.cache_write_mtok, inputTokens) ?? input) +
+    u.output_tokens! * (tierPrice(price.output_mtok, inputTokens) ?? 0);
+  return cost / 1_000_000;
 }
 
 type OverrideIndex = Map<string, Map<string, PriceOverride>>;
@@ -201,6 +245,7 @@ function findOverride(index: OverrideIndex, provider: string, model: string): Re
       models: [info],
     },
     modelId: model,
+    flat: prices,
   };
 }
 
