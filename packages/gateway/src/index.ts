@@ -1,3 +1,4 @@
+export { type AdminChange, type AdminDeps, adminRoutes, createAdminApi } from './admin/index.js';
 export {
   type AuthResult,
   authenticate,
@@ -17,6 +18,13 @@ export {
   type GatewayLimitsOptions,
   type GatewayOptions,
 } from './create-gateway.js';
+export {
+  createEgressAgent,
+  createSsrfPolicy,
+  EgressRefusedError,
+  loadAllowList,
+  type SsrfPolicy,
+} from './egress/index.js';
 export { createLogger, type LoggerOptions, REDACTED_PATHS } from './http/logger.js';
 export type { Problem } from './http/problem.js';
 export {

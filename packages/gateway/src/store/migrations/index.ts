@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001-initial.js';
 import * as rowLevelSecurity from './0002-row-level-security.js';
+import * as egressAllowList from './0003-egress-allow-list.js';
 
 /**
  * Every migration, defined in code (no directory scan, so a bundled build keeps them). Kysely
@@ -9,6 +10,7 @@ import * as rowLevelSecurity from './0002-row-level-security.js';
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_row_level_security': rowLevelSecurity,
+  '0003_egress_allow_list': egressAllowList,
 };
 
 export const migrationProvider: MigrationProvider = {
