@@ -69,3 +69,12 @@ export { createDirectoryCache, type DirectoryCacheOptions } from './routing/dire
 export type { ModelCatalogue, ModelRoute } from './routing/model-catalogue.js';
 export { DEFAULT_MAX_OUTPUT_TOKENS } from './routing/provider-caller.js';
 export type { KeySource } from './routing/resolve-provider-key.js';
+export {
+  changeSourceOf,
+  createStoreDirectory,
+  DIRECTORY_CHANNEL,
+  listenForDirectoryChanges,
+  notifyDirectoryChange,
+  type StoreDirectory,
+  type StoreDirectoryOptions,
+} from './store/index.js';

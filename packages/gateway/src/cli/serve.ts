@@ -1,42 +1,68 @@
 import { readFile } from 'node:fs/promises';
+import { createUndiciTransport } from '@keyhold/core';
+import { createAdminApi } from '../admin/index.js';
 import { createGateway, type Gateway } from '../create-gateway.js';
+import { createEgressAgent, createSsrfPolicy, loadAllowList } from '../egress/index.js';
 import { createLogger } from '../http/logger.js';
 import { createPriceTable } from '../metering/price-table.js';
 import { createConfigDirectory } from '../routing/config-directory.js';
 import { type GatewayConfig, parseGatewayConfig } from '../routing/config-schema.js';
-import { demoConfig } from './demo-config.js';
+import type { DeploymentMode } from '../routing/directory.js';
+import { changeSourceOf } from '../store/directory-changes.js';
+import { createStoreDirectory } from '../store/store-directory.js';
+import { CliError } from './cli-io.js';
+import { masterKeyNotice, storeBanner } from './first-call-instructions.js';
+import { openStore } from './open-store.js';
+import { DEMO_CATALOGUE, type DemoState, seedDemo } from './seed-demo.js';
 
 export interface ServeOptions {
+  /** A configuration file: tenants, keys and credentials come from it (no store). */
   config?: string;
   port?: number;
   host?: string;
+  /** The embedded store's directory (`--data-dir`); ignored with `DATABASE_URL` or `config`. */
+  dataDir?: string;
+  /** Seed the demo into an empty PostgreSQL database too (the embedded store always does). */
+  demo?: boolean;
+  /** Deployment mode of the store directory (`--mode`, `KEYHOLD_MODE`; default `shared`). */
+  mode?: DeploymentMode;
   /** Where the first-call instructions go (default stdout). */
   print?: (text: string) => void;
+  /** Where warnings go (default stderr). */
+  warn?: (text: string) => void;
   env?: Readonly<Record<string, string | undefined>>;
 }
 
+export interface Served {
+  gateway: Gateway;
+  url: string;
+  /** Drains requests, closes the gateway, then the store. */
+  close(): Promise<void>;
+}
+
 /**
- * `keyhold serve`: loads the configuration file (or the offline demo configuration), starts the
- * gateway, and returns it. Configuration problems are thrown as one error listing them all.
+ * `keyhold serve`. With `config`, tenants, keys and credentials come from that file (as before the
+ * store existed). Without, from the store: PostgreSQL when `DATABASE_URL` is set, else the
+ * embedded PGlite in the data directory. Migrations run and the master key is checked before
+ * the port opens; a first run of the embedded store generates its master key and seeds the demo.
  */
-export async function serve(options: ServeOptions): Promise<{ gateway: Gateway; url: string }> {
-  const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
+export async function serve(options: ServeOptions): Promise<Served> {
+  return options.config ? serveConfig(options, options.config) : serveStore(options);
+}
+
+async function serveConfig(options: ServeOptions, file: string): Promise<Served> {
   const env = options.env ?? process.env;
-  let config: GatewayConfig;
-  let demoKey: string | undefined;
-  if (options.config) {
-    const text = await readFile(options.config, 'utf8');
-    const parsed = parseGatewayConfig(text);
-    if (!parsed.ok)
-      throw new Error(`Invalid configuration ${options.config}:\n  ${parsed.errors.join('\n  ')}`);
-    config = parsed.config;
-  } else {
-    const demo = demoConfig();
-    config = demo.config;
-    demoKey = demo.virtualKey;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new CliError(`Cannot read the configuration file ${file}`);
   }
+  const parsed = parseGatewayConfig(text);
+  if (!parsed.ok) throw new CliError(`Invalid configuration ${file}:\n  ${parsed.errors.join('\n  ')}`);
+  const config: GatewayConfig = parsed.config;
   const loaded = createConfigDirectory(config, { env });
-  if (!loaded.ok) throw new Error(`Invalid configuration:\n  ${loaded.errors.join('\n  ')}`);
+  if (!loaded.ok) throw new CliError(`Invalid configuration:\n  ${loaded.errors.join('\n  ')}`);
 
   const gateway = createGateway({
     directory: loaded.directory,
@@ -53,26 +79,88 @@ export async function serve(options: ServeOptions): Promise<{ gateway: Gateway; 
   const port = options.port ?? config.server?.port ?? 4000;
   const host = options.host ?? config.server?.host ?? '127.0.0.1';
   const url = await gateway.listen({ port, host });
-  if (demoKey) print(firstCallInstructions(url, demoKey));
-  return { gateway, url };
+  return { gateway, url, close: () => gateway.close() };
 }
 
-function firstCallInstructions(url: string, key: string): string {
-  return [
-    '',
-    `Keyhold is running at ${url} with a demo configuration (no config file given):`,
-    '  tenant "demo", the offline "fake" provider as operator key, model alias "demo".',
-    '',
-    `Demo virtual key (shown once, valid until this process exits): ${key}`,
-    '',
-    'Make a first call:',
-    `  curl ${url}/v1/chat/completions \\`,
-    `    -H 'Authorization: Bearer ${key}' \\`,
-    `    -H 'Content-Type: application/json' \\`,
-    `    -d '{"model":"demo","messages":[{"role":"user","content":"Hello, Keyhold!"}]}'`,
-    '',
-    'Or point any OpenAI client at it: baseURL = ' + `${url}/v1` + ', apiKey = the virtual key.',
-    'Start with your own tenants and keys: keyhold serve --config keyhold.yaml',
-    '',
-  ].join('\n');
+async function serveStore(options: ServeOptions): Promise<Served> {
+  const env = options.env ?? process.env;
+  const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
+  const warn = options.warn ?? ((text: string) => process.stderr.write(`${text}\n`));
+  const mode = options.mode ?? parseMode(env.KEYHOLD_MODE);
+  const store = await openStore({
+    env,
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    mayGenerateKey: true,
+  });
+  const logger = createLogger({ level: env.KEYHOLD_LOG_LEVEL ?? 'info' });
+  let gateway: Gateway | undefined;
+  try {
+    const { database } = store;
+    const vault = store.vault!;
+    const notice = masterKeyNotice(store.keyringSource);
+    if (notice) warn(notice);
+    if (store.applied.length > 0) logger.info({ migrations: store.applied }, 'database migrated');
+
+    const seedAllowed = database.backend === 'pglite' || options.demo === true;
+    const demo: DemoState = seedAllowed ? await seedDemo(database.db, vault) : { kind: 'absent' };
+
+    const directory = createStoreDirectory({
+      db: database.db,
+      vault,
+      mode,
+      changes: changeSourceOf(database),
+      onError: (error) => logger.warn({ err: { type: error.name, message: error.message } }, 'directory'),
+    });
+    await directory.ready;
+    // Tenant-supplied endpoints (vLLM, Azure, custom base URLs) are an SSRF surface: every upstream
+    // connection goes through the egress guard, which re-checks each resolved address against the
+    // operator's allow-list at connect time.
+    const ssrf = createSsrfPolicy({ allowList: await loadAllowList(database.db) });
+    const egress = createUndiciTransport({ dispatcher: createEgressAgent({ policy: ssrf }) });
+    gateway = createGateway({
+      directory,
+      catalogue: { aliases: { ...DEMO_CATALOGUE.aliases }, list: [...DEMO_CATALOGUE.list] },
+      logger,
+      transport: egress,
+      ...(env.REDIS_URL ? { limits: { redisUrl: env.REDIS_URL } } : {}),
+    });
+    // The admin API is on only when the operator gives a bootstrap token.
+    await gateway.app.register(
+      createAdminApi({
+        db: database.db,
+        vault,
+        operatorToken: env.KEYHOLD_OPERATOR_TOKEN,
+        ssrf,
+        transport: egress,
+        logger,
+      }),
+    );
+    const url = await gateway.listen({ port: options.port ?? 4000, host: options.host ?? '127.0.0.1' });
+    const dataDirFlag = store.dataDir && options.dataDir !== undefined ? ` --data-dir ${store.dataDir}` : '';
+    print(storeBanner({ url, where: store.where, demo, dataDirFlag }));
+
+    const started = gateway;
+    return {
+      gateway: started,
+      url,
+      async close() {
+        try {
+          await started.close();
+        } finally {
+          await store.close();
+        }
+      },
+    };
+  } catch (error) {
+    await gateway?.close().catch(() => undefined);
+    await store.close();
+    throw error;
+  }
+}
+
+/** `KEYHOLD_MODE` / `--mode`: `single`, `shared` (default) or `dedicated`. */
+export function parseMode(value: string | undefined): DeploymentMode {
+  if (value === undefined || value === '') return 'shared';
+  if (value === 'single' || value === 'shared' || value === 'dedicated') return value;
+  throw new CliError(`The deployment mode must be single, shared or dedicated (got "${value.slice(0, 20)}")`);
 }

@@ -23,6 +23,8 @@ export interface Database {
   readonly backend: Backend;
   /** The embedded instance, for tools that need it (data-directory dumps). */
   readonly pglite?: PGlite;
+  /** The server's URL (real server only), for connections outside the pool (LISTEN). */
+  readonly url?: string;
   close(): Promise<void>;
 }
 
@@ -46,7 +48,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     // the next query opens a new one, so there is nothing else to do.
     pool.on('error', () => undefined);
     const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), plugins });
-    database = { db, backend: 'postgres', close: () => db.destroy() };
+    database = { db, backend: 'postgres', url: options.url, close: () => db.destroy() };
   } else {
     const pglite = new PGlite(options.dataDir);
     const db = new Kysely<Schema>({ dialect: new PGliteDialect(pglite), plugins });

@@ -45,6 +45,18 @@ export interface TenantSettings {
   allowedModels?: string[];
   /** Operations that need the tenant's own credential: no tenant key, no call. */
   mandatoryByo?: Array<'chat' | 'embedding'>;
+  /** Upper bounds on request parameters (`maxTokens`, `temperature`). */
+  parameterCaps?: Record<string, unknown>;
+  /**
+   * Rate limits: `{ requestsPerMinute?, tokensPerMinute?, perUser?, perKey?, keys? }`, the
+   * directory's `TenantLimitSettings` shape.
+   */
+  limits?: Record<string, unknown>;
+  /**
+   * Spending caps: `{ id, scope, scopeId?, period, limitMicros, mode }` each, the directory's
+   * `BudgetSettings` shape (integer micro-dollars).
+   */
+  budgets?: Array<Record<string, unknown>>;
 }
 
 export interface TenantsTable {

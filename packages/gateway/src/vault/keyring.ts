@@ -62,10 +62,13 @@ export function createKeyring(entries: ReadonlyArray<{ version: number; key: Uin
  * never its text.
  */
 export function parseKeyring(text: string): Keyring {
+  // Comment lines go first: a comma inside one must not turn its tail into an "entry".
   const entries = text
-    .split(/[,\n\r]+/)
+    .split(/[\n\r]+/)
+    .filter((line) => !line.trim().startsWith('#'))
+    .flatMap((line) => line.split(','))
     .map((entry) => entry.trim())
-    .filter((entry) => entry !== '' && !entry.startsWith('#'));
+    .filter((entry) => entry !== '');
   if (entries.length === 0) throw new VaultError('master_key_missing', 'The master key setting is empty');
   return createKeyring(
     entries.map((entry, index) => {
