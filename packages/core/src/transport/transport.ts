@@ -52,12 +52,24 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
       bodyTimeout: options.bodyTimeout ?? 300_000,
       connect: { timeout: options.connectTimeout ?? 10_000 },
     });
+  // Upstream URLs repeat (one per provider endpoint), so their parse is memoised.
+  const parsed = new Map<string, { origin: string; path: string }>();
+  const split = (href: string) => {
+    let hit = parsed.get(href);
+    if (!hit) {
+      const url = new URL(href);
+      hit = { origin: url.origin, path: url.pathname + url.search };
+      if (parsed.size > 1000) parsed.clear();
+      parsed.set(href, hit);
+    }
+    return hit;
+  };
   return {
     async request(req) {
-      const url = new URL(req.url);
+      const url = split(req.url);
       const res = await dispatcher.request({
         origin: url.origin,
-        path: url.pathname + url.search,
+        path: url.path,
         method: req.method,
         headers: req.headers,
         body: req.body ?? null,
