@@ -14,6 +14,8 @@ export interface Schema {
   credentials: CredentialsTable;
   auditEvents: AuditEventsTable;
   vaultKeys: VaultKeysTable;
+  usageEvents: UsageEventsTable;
+  usageDaily: UsageDailyTable;
 }
 
 /** A JSON column: written as JSON text, read back as the parsed value. */
@@ -158,6 +160,62 @@ export interface VaultKeysTable {
   checkValue: Uint8Array;
   createdAt: CreatedAt;
   retiredAt: NullableTimestamp;
+}
+
+/** bigint columns: written as numbers, read back as strings (node-postgres and PGlite alike). */
+type BigCount = ColumnType<string, number | bigint | string, number | bigint | string>;
+
+/** One upstream attempt (see metering/usage-sink.ts `UsageEvent`), keyed by request id + attempt. */
+export interface UsageEventsTable {
+  requestId: string;
+  attempt: number;
+  tenantId: string;
+  userId: string | null;
+  virtualKeyId: string | null;
+  credentialId: string | null;
+  keySource: string;
+  provider: string;
+  model: string;
+  operation: string;
+  inputTokens: BigCount;
+  outputTokens: BigCount;
+  cachedInputTokens: BigCount;
+  cacheWriteInputTokens: BigCount;
+  reasoningTokens: BigCount;
+  costMicros: BigCount;
+  priced: boolean;
+  estimated: boolean;
+  latencyMs: number;
+  status: 'ok' | 'error';
+  errorClass: string | null;
+  upstreamStatus: number | null;
+  occurredAt: Date;
+  recordedAt: CreatedAt;
+}
+
+/** Sums of `usage_events` per UTC day and dimension set; maintained by the ledger writer. */
+export interface UsageDailyTable {
+  tenantId: string;
+  /** `YYYY-MM-DD` (UTC). */
+  day: ColumnType<string, string, string>;
+  provider: string;
+  model: string;
+  operation: string;
+  userId: string | null;
+  virtualKeyId: string | null;
+  credentialId: string | null;
+  keySource: string;
+  requests: BigCount;
+  errors: BigCount;
+  estimatedRequests: BigCount;
+  inputTokens: BigCount;
+  outputTokens: BigCount;
+  cachedInputTokens: BigCount;
+  cacheWriteInputTokens: BigCount;
+  reasoningTokens: BigCount;
+  costMicros: BigCount;
+  latencyMsTotal: BigCount;
+  lastAt: Date;
 }
 
 export type TenantRow = Selectable<TenantsTable>;
