@@ -1,4 +1,11 @@
-import { createEngine, generate, isKeyholdError, Secret, type Transport } from '@keyhold/core';
+import {
+  createEngine,
+  generate,
+  isKeyholdError,
+  type KeyMaterial,
+  Secret,
+  type Transport,
+} from '@keyhold/core';
 import { badRequest } from './admin-error.js';
 import type { CheckedCredential } from './check-credential-input.js';
 
@@ -17,13 +24,21 @@ const VALIDATION_MODELS: Readonly<Record<string, string>> = {
   groq: 'llama-3.1-8b-instant',
   deepseek: 'deepseek-chat',
   xai: 'grok-3-mini',
+  // The offline demo provider accepts any key; checking it costs nothing.
+  fake: 'echo-1',
 };
+
+/** The model a check of this provider's key uses when nobody names one; undefined: no guess. */
+export function defaultValidationModel(
+  provider: string,
+  fields: Readonly<Record<string, string>>,
+): string | undefined {
+  return provider === 'azure' ? fields.deployment : VALIDATION_MODELS[provider];
+}
 
 /** The model a validation call uses; throws a 400 naming `model` when there is none to guess. */
 export function validationModel(credential: CheckedCredential, requested: string | undefined): string {
-  const model =
-    requested ??
-    (credential.provider === 'azure' ? credential.fields.deployment : VALIDATION_MODELS[credential.provider]);
+  const model = requested ?? defaultValidationModel(credential.provider, credential.fields);
   if (model === undefined) {
     throw badRequest('model', 'Name the model to validate with: ?validate=true&model=<model>');
   }
@@ -37,11 +52,30 @@ export function validationModel(credential: CheckedCredential, requested: string
  */
 export async function validateCredential(
   credential: CheckedCredential,
-  options: { model: string; transport: Transport; timeoutMs: number },
+  options: ValidationCallOptions,
 ): Promise<ValidationOutcome> {
-  const engine = createEngine({ provider: credential.provider, model: options.model });
   const material: Record<string, string | Secret> = { ...credential.fields };
   for (const [name, value] of Object.entries(credential.secrets)) material[name] = Secret.from(value);
+  return checkProviderKey(credential.provider, material, options);
+}
+
+export interface ValidationCallOptions {
+  model: string;
+  transport: Transport;
+  timeoutMs: number;
+}
+
+/**
+ * The check itself, for key material already at hand (a submitted credential, or a stored one
+ * the vault just opened). Only the error's code is kept: a provider's error message can quote
+ * the key it refused.
+ */
+export async function checkProviderKey(
+  provider: string,
+  material: KeyMaterial,
+  options: ValidationCallOptions,
+): Promise<ValidationOutcome> {
+  const engine = createEngine({ provider, model: options.model });
   try {
     await generate(
       engine,

@@ -7,8 +7,11 @@ export interface CliIo {
   err(text: string): void;
 }
 
-/** A command's exit code: 0 success, 1 failure, 2 usage error, 3 audit chain broken. */
-export type ExitCode = 0 | 1 | 2 | 3;
+/**
+ * A command's exit code: 0 success, 1 failure, 2 usage error; 3 a finding (an audit chain broken,
+ * an invalid credential); 4 something could not be checked (`credentials revalidate`).
+ */
+export type ExitCode = 0 | 1 | 2 | 3 | 4;
 
 /** A mistake in the command line: reported with the usage, exit code 2. */
 export class UsageError extends Error {

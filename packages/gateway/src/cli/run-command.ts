@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { VaultError } from '../vault/vault-error.js';
 import { auditVerify } from './audit-command.js';
 import { CliError, type CliIo, type ExitCode, UsageError } from './cli-io.js';
+import { credentialsRevalidate } from './credentials-command.js';
 import { keysGenerate, keysRetire, keysRotate } from './keys-commands.js';
 import { migrate } from './migrate-command.js';
 import { parseMode, serve } from './serve.js';
@@ -22,6 +23,7 @@ Commands:
   keys rotate               Re-encrypt every credential to the newest master key (online)
   keys retire <version>     Mark an unused master key version retired
   audit verify              Check the audit log's hash chains
+  credentials revalidate    Re-check stored provider keys; mark refused ones invalid
   virtual-keys create       Create a virtual key (printed once)
 
 Run \`keyhold <command> --help\` for its options.
@@ -55,6 +57,26 @@ ${STORE}`,
 
 Recomputes the audit log's hash chains and prints each chain's head. Exit code 3 when an event
 was edited or removed.`,
+  credentials: `Usage: keyhold credentials revalidate [--tenant <id|name|operator>] [--provider P] [--dry-run]
+         [--concurrency N] [--timeout-ms MS] [--model <provider>=<model> …] [--data-dir DIR]
+
+Checks every active or invalid credential in scope (a tenant's tenant, group and user
+credentials; "operator" for operator keys; default all) with a one-token provider call through
+the egress guard. Refused (401/403) → invalid; accepted → active, validated now; anything else
+(timeout, 5xx, 429, unreachable) → unchanged and reported. Each status change is audited
+(actor system:revalidate) and reaches every gateway instance on its next request. Prints one
+line per credential with its hint, never a key.
+
+  --dry-run      Check and report, write nothing.
+  --concurrency  Checks in flight at once (default 4).
+  --timeout-ms   Per-check timeout (default 10000).
+  --model        The model to check a provider's keys with (needed for vllm, bedrock, custom
+                 servers; azure uses the deployment).
+
+Exit codes: 0 all accepted; 3 at least one key invalid (or would be, with --dry-run); 4 none
+invalid but some not checked; 1 failure; 2 usage error.
+
+${STORE}`,
   'virtual-keys': `Usage: keyhold virtual-keys create --tenant <id|name> [--user <id|email>] [--name LABEL] [--data-dir DIR]
 
 Prints the new virtual key once on stdout; Keyhold stores only its hash.`,
@@ -65,6 +87,7 @@ type Command = (args: string[], io: CliIo) => Promise<ExitCode>;
 const SUBCOMMANDS: Record<string, Record<string, Command>> = {
   keys: { generate: keysGenerate, rotate: keysRotate, retire: keysRetire },
   audit: { verify: auditVerify },
+  credentials: { revalidate: credentialsRevalidate },
   'virtual-keys': { create: virtualKeysCreate },
 };
 

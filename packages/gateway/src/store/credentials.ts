@@ -208,6 +208,31 @@ export async function setCredentialStatus(
   return result.numUpdatedRows > 0n;
 }
 
+/**
+ * Stores the outcome of a key check, but only if the row is still the one that was checked: same
+ * status and same ciphertext. A key replaced, revoked or re-checked meanwhile is left alone (false),
+ * so a check of the old key can never mark a new one invalid nor bring a revoked one back.
+ */
+export async function recordCheckedStatus(
+  db: Kysely<Schema>,
+  id: string,
+  checked: { status: CredentialStatus; ciphertext: Uint8Array },
+  next: { status: CredentialStatus; validatedAt?: Date },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('credentials')
+    .set({
+      status: next.status,
+      ...(next.validatedAt ? { validatedAt: next.validatedAt } : {}),
+      ...(next.status !== checked.status ? { updatedAt: new Date() } : {}),
+    })
+    .where('id', '=', id)
+    .where('status', '=', checked.status)
+    .where('ciphertext', '=', checked.ciphertext)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
 export async function touchCredential(db: Kysely<Schema>, id: string, at: Date = new Date()): Promise<void> {
   await db.updateTable('credentials').set({ lastUsedAt: at }).where('id', '=', id).execute();
 }
