@@ -49,12 +49,14 @@ function hasTaskset(): boolean {
   return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 }
 
-async function measure(run: () => Promise<void>): Promise<number> {
+/** Calls per second, and this process's CPU time per call in µs (the mock runs elsewhere). */
+async function measure(run: () => Promise<void>): Promise<{ rate: number; cpu: number }> {
   // Warm up connections and JIT before the timed window.
   await Promise.all(Array.from({ length: CONCURRENCY }, () => run()));
   let done = 0;
   const deadline = performance.now() + SECONDS * 1000;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < deadline) {
@@ -63,7 +65,8 @@ async function measure(run: () => Promise<void>): Promise<number> {
       }
     }),
   );
-  return done / ((performance.now() - started) / 1000);
+  const cpu = process.cpuUsage(cpuBefore);
+  return { rate: done / ((performance.now() - started) / 1000), cpu: (cpu.user + cpu.system) / done };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -130,7 +133,9 @@ async function main() {
     `@keyhold/core vs raw undici — ${SECONDS}s per run, ${CONCURRENCY} concurrent, ${ROUNDS} rounds, ` +
       `pinning mock=${values['mock-cpu'] || 'off'} client=${values['client-cpu'] || 'off'}`,
   );
-  console.log('      mode   undici req/s    core req/s   ratio');
+  console.log(
+    '      mode   undici req/s    core req/s   ratio   CPU µs/call undici   core   CPU ratio (undici ÷ core)',
+  );
   const runs: {
     mode: string;
     baseline: string;
@@ -143,18 +148,24 @@ async function main() {
   ];
   for (const run of runs) {
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     const base: number[] = [];
     const core: number[] = [];
+    const baseCpu: number[] = [];
+    const coreCpu: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? ['base', 'core'] : ['core', 'base'];
-      const r: Record<string, number> = {};
+      const r: Record<string, { rate: number; cpu: number }> = {};
       for (const which of order) r[which] = await measure(which === 'base' ? run.base() : run.core());
-      base.push(r.base!);
-      core.push(r.core!);
-      ratios.push(r.core! / r.base!);
+      base.push(r.base!.rate);
+      core.push(r.core!.rate);
+      baseCpu.push(r.base!.cpu);
+      coreCpu.push(r.core!.cpu);
+      ratios.push(r.core!.rate / r.base!.rate);
+      cpuRatios.push(r.base!.cpu / r.core!.cpu);
     }
     console.log(
-      `${run.mode.padStart(10)} ${median(base).toFixed(0).padStart(14)} ${median(core).toFixed(0).padStart(13)}   ${median(ratios).toFixed(2)}   (baseline: ${run.baseline})`,
+      `${run.mode.padStart(10)} ${median(base).toFixed(0).padStart(14)} ${median(core).toFixed(0).padStart(13)}   ${median(ratios).toFixed(2)}   ${median(baseCpu).toFixed(1).padStart(18)} ${median(coreCpu).toFixed(1).padStart(6)}   ${median(cpuRatios).toFixed(2).padStart(9)}   (baseline: ${run.baseline})`,
     );
   }
   mock.stop();

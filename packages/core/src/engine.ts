@@ -6,12 +6,13 @@ import {
   TimeoutError,
 } from './errors.js';
 import type { KeyMaterial } from './keys/credential.js';
-import { type KeySource, type ResolvedCredential, resolveCredential } from './keys/resolve-credential.js';
+import { type KeySource, type ResolvedCredential, resolveCredentialNow } from './keys/resolve-credential.js';
 import type { KeyResolver } from './keys/resolver.js';
 import { Secret } from './keys/secret.js';
 import type { CallContext, ProviderAdapter } from './providers/adapter.js';
 import { getProviderInfo, type Operation } from './providers/catalogue.js';
 import { adapterFor } from './providers/registry.js';
+import { batchesOf } from './transport/event-batches.js';
 import { defaultTransport, type Transport } from './transport/transport.js';
 import type { ChatInput, ChatResult, EmbedInput, EmbedResult, StreamEvent } from './types/index.js';
 
@@ -54,6 +55,8 @@ export interface CreateEngineInput {
 interface EnginePrivate {
   resolver: KeyResolver | undefined;
   adapter: ProviderAdapter;
+  /** The options a credential's fields default to (base URL, region …), computed once. */
+  defaults: Readonly<Record<string, string>>;
 }
 
 // Held outside the engine object so that no serialiser or inspector can reach the resolver (a map
@@ -85,9 +88,11 @@ export function createEngine(input: CreateEngineInput): Engine {
     model: input.model,
     options: Object.freeze(options) as Readonly<EngineOptions>,
   });
+  const { timeoutMs: _t, maxRetries: _r, ...defaults } = engine.options;
   privates.set(engine, {
     resolver: input.keys === undefined ? undefined : freezeResolver(input.keys),
     adapter: input.adapter ?? adapterFor(input.provider),
+    defaults: Object.freeze(defaults as Record<string, string>),
   });
   return engine;
 }
@@ -138,21 +143,21 @@ function state(engine: Engine): EnginePrivate {
   return p;
 }
 
-async function prepare(
+/** Resolves the call's credential: synchronously unless the engine's resolver is asynchronous. */
+function prepare(
   engine: Engine,
   operation: Operation,
   options: CallOptions,
-): Promise<ResolvedCredential> {
+): ResolvedCredential | Promise<ResolvedCredential> {
   if (options.signal?.aborted) throw new AbortedError('The call was aborted', { provider: engine.provider });
-  const { resolver } = state(engine);
-  const { timeoutMs: _t, maxRetries: _r, ...defaults } = engine.options;
-  return resolveCredential({
+  const { resolver, defaults } = state(engine);
+  return resolveCredentialNow({
     provider: engine.provider,
     model: engine.model,
     operation,
     callKey: options.apiKey,
     resolver,
-    defaults: defaults as Record<string, string>,
+    defaults,
     context: options.context,
   });
 }
@@ -168,8 +173,10 @@ function startAttempt(engine: Engine, resolved: ResolvedCredential, options: Cal
   const timeoutMs = options.timeoutMs ?? engine.options.timeoutMs;
   const timeout = timeoutMs ? new AbortController() : undefined;
   const timer = timeout ? setTimeout(() => timeout.abort(), timeoutMs) : undefined;
-  const signals = [options.signal, timeout?.signal].filter((s): s is AbortSignal => s !== undefined);
-  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  const signal =
+    timeout && options.signal
+      ? AbortSignal.any([options.signal, timeout.signal])
+      : (timeout?.signal ?? options.signal);
   return {
     context: {
       credential: resolved.credential,
@@ -266,16 +273,24 @@ function report(
  * @example
  * const { content } = await generate(engine, { messages: [{ role: 'user', content: 'Hello' }] }, { apiKey });
  */
-export async function generate(
-  engine: Engine,
-  input: ChatInput,
-  options: CallOptions = {},
-): Promise<ChatResult> {
-  const resolved = await prepare(engine, 'chat', options);
-  const { adapter } = state(engine);
-  return withRetries(engine, resolved, options, (context) =>
-    adapter.generate({ ...input, model: engine.model }, context),
-  );
+export function generate(engine: Engine, input: ChatInput, options: CallOptions = {}): Promise<ChatResult> {
+  try {
+    const { adapter } = state(engine);
+    const request = { ...input, model: engine.model };
+    return afterPrepare(prepare(engine, 'chat', options), (resolved) =>
+      withRetries(engine, resolved, options, (context) => adapter.generate(request, context)),
+    );
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Continues with the credential without an extra microtask when it resolved synchronously. */
+function afterPrepare<T>(
+  resolved: ResolvedCredential | Promise<ResolvedCredential>,
+  then: (resolved: ResolvedCredential) => Promise<T>,
+): Promise<T> {
+  return resolved instanceof Promise ? resolved.then(then) : then(resolved);
 }
 
 /**
@@ -287,25 +302,38 @@ export async function generate(
  *   if (event.type === 'text-delta') process.stdout.write(event.delta);
  * }
  */
-export function stream(
-  engine: Engine,
-  input: ChatInput,
-  options: CallOptions = {},
-): AsyncIterableIterator<StreamEvent> {
+export function stream(engine: Engine, input: ChatInput, options: CallOptions = {}): ChatStream {
   return new EngineStream(engine, input, options);
 }
 
 /**
- * A hand-written iterator rather than an async generator: once the first event has arrived, each
- * `next()` hands the adapter's promise straight through with one `then`, instead of the several
- * microtask hops a generator layer costs per event. Retries happen only before the first event.
+ * What `stream` returns: an async iterator of events, which can also be read in batches — the
+ * events that arrived together in one body chunk. A consumer that forwards events somewhere (a
+ * gateway writing to a socket) saves a promise and a microtask per event that way. Use one style
+ * per stream.
  */
-class EngineStream implements AsyncIterableIterator<StreamEvent> {
+export interface ChatStream extends AsyncIterableIterator<StreamEvent> {
+  batches(): AsyncIterableIterator<readonly StreamEvent[]>;
+}
+
+const NO_EVENTS: readonly StreamEvent[] = [];
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * A hand-written iterator rather than an async generator: events come from the adapter in batches
+ * (see `EventBatches`) and `next()` serves them from the current batch with an already-resolved
+ * promise, so a streamed call costs one promise per body chunk rather than several per event.
+ * Retries happen only before the first event.
+ */
+class EngineStream implements ChatStream {
   readonly #engine: Engine;
   readonly #input: ChatInput;
   readonly #options: CallOptions;
   #phase: 'idle' | 'open' | 'done' = 'idle';
+  #source: AsyncIterator<readonly StreamEvent[]> | undefined;
   #inner: AsyncIterator<StreamEvent> | undefined;
+  #buffer: readonly StreamEvent[] = NO_EVENTS;
+  #index = 0;
   #attempt: Attempt | undefined;
   #resolved: ResolvedCredential | undefined;
   #attemptNumber = 0;
@@ -322,12 +350,54 @@ class EngineStream implements AsyncIterableIterator<StreamEvent> {
   }
 
   next(): Promise<IteratorResult<StreamEvent>> {
+    if (this.#index < this.#buffer.length) {
+      return Promise.resolve({ done: false, value: this.#buffer[this.#index++]! });
+    }
+    return this.#pull().then((result) => {
+      if (result.done) return result;
+      if (result.value.length === 0) return this.next();
+      this.#buffer = result.value;
+      this.#index = 1;
+      return { done: false, value: result.value[0]! };
+    });
+  }
+
+  batches(): AsyncIterableIterator<readonly StreamEvent[]> {
+    const iterator: AsyncIterableIterator<readonly StreamEvent[]> = {
+      [Symbol.asyncIterator]: () => iterator,
+      next: () => {
+        if (this.#index < this.#buffer.length) {
+          const rest = this.#buffer.slice(this.#index);
+          this.#index = this.#buffer.length;
+          return Promise.resolve({ done: false, value: rest });
+        }
+        return this.#pull();
+      },
+      return: () => this.return() as Promise<IteratorResult<readonly StreamEvent[]>>,
+    };
+    return iterator;
+  }
+
+  async return(): Promise<IteratorResult<StreamEvent>> {
+    if (this.#phase !== 'done') {
+      this.#phase = 'done';
+      try {
+        await (this.#source ?? this.#inner)?.return?.();
+      } finally {
+        this.#attempt?.done();
+      }
+    }
+    return DONE;
+  }
+
+  /** The next batch of events from the adapter (a one-event batch for adapters that stream singly). */
+  #pull(): Promise<IteratorResult<readonly StreamEvent[]>> {
     if (this.#phase === 'idle') {
       this.#phase = 'open';
       return this.#open();
     }
-    if (this.#phase === 'done' || !this.#inner) return Promise.resolve({ done: true, value: undefined });
-    return this.#inner.next().then(
+    if (this.#phase === 'done') return Promise.resolve(DONE);
+    return this.#read().then(
       (result) => {
         if (result.done) this.#finish();
         return result;
@@ -338,23 +408,19 @@ class EngineStream implements AsyncIterableIterator<StreamEvent> {
     );
   }
 
-  async return(): Promise<IteratorResult<StreamEvent>> {
-    if (this.#phase !== 'done') {
-      this.#phase = 'done';
-      try {
-        await this.#inner?.return?.();
-      } finally {
-        this.#attempt?.done();
-      }
-    }
-    return { done: true, value: undefined };
+  #read(): Promise<IteratorResult<readonly StreamEvent[]>> {
+    if (this.#source) return this.#source.next();
+    return this.#inner!.next().then((result) =>
+      result.done ? result : { done: false, value: [result.value] },
+    );
   }
 
-  async #open(): Promise<IteratorResult<StreamEvent>> {
+  async #open(): Promise<IteratorResult<readonly StreamEvent[]>> {
     const engine = this.#engine;
     const options = this.#options;
     try {
-      this.#resolved = await prepare(engine, 'chat', options);
+      const resolved = prepare(engine, 'chat', options);
+      this.#resolved = resolved instanceof Promise ? await resolved : resolved;
     } catch (error) {
       this.#phase = 'done';
       throw error;
@@ -365,10 +431,10 @@ class EngineStream implements AsyncIterableIterator<StreamEvent> {
       this.#started = performance.now();
       this.#attempt = startAttempt(engine, this.#resolved, options);
       try {
-        this.#inner = adapter
-          .stream({ ...this.#input, model: engine.model }, this.#attempt.context)
-          [Symbol.asyncIterator]();
-        const first = await this.#inner.next();
+        const events = adapter.stream({ ...this.#input, model: engine.model }, this.#attempt.context);
+        this.#source = batchesOf(events);
+        this.#inner = this.#source ? undefined : events[Symbol.asyncIterator]();
+        const first = await this.#read();
         if (first.done) this.#finish();
         return first;
       } catch (raw) {
@@ -419,7 +485,8 @@ export async function embed(
   input: EmbedInput,
   options: CallOptions = {},
 ): Promise<EmbedResult> {
-  const resolved = await prepare(engine, 'embedding', options);
+  const prepared = prepare(engine, 'embedding', options);
+  const resolved = prepared instanceof Promise ? await prepared : prepared;
   const { adapter } = state(engine);
   if (!adapter.embed) {
     throw new InvalidRequestError(`Provider "${engine.provider}" does not support embeddings`, {

@@ -2,6 +2,7 @@ export { collectStream } from './collect-stream.js';
 export {
   type AttemptInfo,
   type CallOptions,
+  type ChatStream,
   type CreateEngineInput,
   createEngine,
   type Engine,

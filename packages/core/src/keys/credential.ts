@@ -22,11 +22,11 @@ export type CredentialCheck = { ok: true } | { ok: false; field: string; reason:
 
 /** Turns key material into a `Credential`, wrapping every secret field in a `Secret`. */
 export function toCredential(provider: string, material: KeyMaterial): Credential {
-  const info = getProviderInfo(provider);
-  const secretNames = new Set((info?.credentialFields ?? []).filter((f) => f.secret).map((f) => f.name));
   if (typeof material === 'string' || material instanceof Secret) {
-    return freeze(provider, { apiKey: Secret.from(material) }, {});
+    return freeze(provider, { apiKey: Secret.from(material) }, NO_FIELDS);
   }
+  const info = getProviderInfo(provider);
+  const secretNames = secretNamesOf(provider);
   const secrets: Record<string, Secret> = {};
   const fields: Record<string, string> = {};
   for (const [name, value] of Object.entries(material)) {
@@ -38,6 +38,21 @@ export function toCredential(provider: string, material: KeyMaterial): Credentia
     }
   }
   return freeze(provider, secrets, fields);
+}
+
+const NO_FIELDS: Readonly<Record<string, string>> = Object.freeze({});
+
+// A key is turned into a credential on every call, so the catalogue lookups it needs are memoised.
+const secretNamesByProvider = new Map<string, ReadonlySet<string>>();
+
+function secretNamesOf(provider: string): ReadonlySet<string> {
+  let names = secretNamesByProvider.get(provider);
+  if (!names) {
+    const fields = getProviderInfo(provider)?.credentialFields ?? [];
+    names = new Set(fields.filter((f) => f.secret).map((f) => f.name));
+    secretNamesByProvider.set(provider, names);
+  }
+  return names;
 }
 
 function freeze(
@@ -73,7 +88,26 @@ export function checkCredential(credential: Credential): CredentialCheck {
   return { ok: true };
 }
 
+// Field values repeat (an engine's base URL, a tenant's Azure endpoint), so each (field, value)
+// verdict is kept; the cache is bounded because values can come from callers.
+const verdicts = new WeakMap<CredentialField, Map<string, boolean>>();
+
 function isWellFormed(field: CredentialField, value: string): boolean {
+  let known = verdicts.get(field);
+  if (!known) {
+    known = new Map();
+    verdicts.set(field, known);
+  }
+  let verdict = known.get(value);
+  if (verdict === undefined) {
+    verdict = checkField(field, value);
+    if (known.size >= 1000) known.clear();
+    known.set(value, verdict);
+  }
+  return verdict;
+}
+
+function checkField(field: CredentialField, value: string): boolean {
   if (field.pattern && !new RegExp(field.pattern).test(value)) return false;
   if (field.kind === 'url') {
     try {

@@ -37,8 +37,38 @@ export interface ResolvedCredential {
  * found but incomplete (e.g. Azure without a deployment) is an error, not a fall-through.
  */
 export async function resolveCredential(input: ResolveInput): Promise<ResolvedCredential> {
+  return resolveCredentialNow(input);
+}
+
+/**
+ * `resolveCredential` without a promise when no link needs one: a per-call key (the common case
+ * of a BYOK caller), the runtime store, config and environment resolve synchronously; only an
+ * engine resolver can make it asynchronous. Throws synchronously when no key is found.
+ */
+export function resolveCredentialNow(input: ResolveInput): ResolvedCredential | Promise<ResolvedCredential> {
+  if (input.callKey !== undefined) {
+    return finish(toCredential(input.provider, input.callKey), 'call', input);
+  }
+  if (input.resolver) {
+    const material = runResolver(input.resolver, {
+      ...input.context,
+      provider: input.provider,
+      model: input.model,
+      operation: input.operation,
+    });
+    return material.then((found) =>
+      found !== undefined
+        ? finish(toCredential(input.provider, found), 'resolver', input)
+        : fromFallbacks(input),
+    );
+  }
+  return fromFallbacks(input);
+}
+
+/** The links after the engine's resolver: runtime store, config, environment, or no key. */
+function fromFallbacks(input: ResolveInput): ResolvedCredential {
   const { provider } = input;
-  const found = await findCredential(input);
+  const found = findFallback(provider);
   if (!found) {
     if (isKeyOptional(provider)) {
       return finish({ provider, secrets: {}, fields: {} }, 'none', input);
@@ -48,19 +78,7 @@ export async function resolveCredential(input: ResolveInput): Promise<ResolvedCr
   return finish(found.credential, found.source, input);
 }
 
-async function findCredential(input: ResolveInput): Promise<ResolvedCredential | undefined> {
-  const { provider } = input;
-  if (input.callKey !== undefined)
-    return { credential: toCredential(provider, input.callKey), source: 'call' };
-  if (input.resolver) {
-    const material = await runResolver(input.resolver, {
-      ...input.context,
-      provider,
-      model: input.model,
-      operation: input.operation,
-    });
-    if (material !== undefined) return { credential: toCredential(provider, material), source: 'resolver' };
-  }
+function findFallback(provider: string): ResolvedCredential | undefined {
   const runtime = runtimeKeys.get(provider);
   if (runtime) return { credential: runtime, source: 'runtime' };
   const configured = configuredCredential(provider);
@@ -84,11 +102,7 @@ function credentialFromEnv(provider: string): Credential | undefined {
 }
 
 function finish(credential: Credential, source: KeySource, input: ResolveInput): ResolvedCredential {
-  const merged: Credential = Object.freeze({
-    provider: credential.provider,
-    secrets: credential.secrets,
-    fields: Object.freeze({ ...input.defaults, ...credential.fields }),
-  });
+  const merged = withDefaults(credential, input.defaults);
   const check = checkCredential(merged);
   if (!check.ok) {
     throw new AuthenticationError(
@@ -97,4 +111,16 @@ function finish(credential: Credential, source: KeySource, input: ResolveInput):
     );
   }
   return { credential: merged, source };
+}
+
+/** The credential with the engine's non-secret defaults under its own fields. */
+function withDefaults(credential: Credential, defaults: ResolveInput['defaults']): Credential {
+  if (!defaults || isEmpty(defaults)) return credential;
+  const fields = isEmpty(credential.fields) ? defaults : Object.freeze({ ...defaults, ...credential.fields });
+  return Object.freeze({ provider: credential.provider, secrets: credential.secrets, fields });
+}
+
+function isEmpty(record: object): boolean {
+  for (const _ in record) return false;
+  return true;
 }

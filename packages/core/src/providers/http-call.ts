@@ -96,7 +96,8 @@ export function mergeHeaders(
   extra: Readonly<Record<string, string>> | undefined,
   own: Readonly<Record<string, string>>,
 ): Record<string, string> {
-  if (!extra) return { ...own };
+  // `own` is built fresh for each request by the adapter, so it can be handed on as it is.
+  if (!extra) return own as Record<string, string>;
   const ownNames = new Set(Object.keys(own).map((n) => n.toLowerCase()));
   const merged: Record<string, string> = {};
   for (const [name, value] of Object.entries(extra)) {
@@ -107,5 +108,15 @@ export function mergeHeaders(
 
 /** Joins a base URL and a path without doubling or losing slashes. */
 export function joinUrl(base: string, path: string): string {
-  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+  const key = `${base}\n${path}`;
+  let joined = joinedUrls.get(key);
+  if (joined === undefined) {
+    joined = `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+    // Bases come from engines and tenants' credentials: few, but bounded all the same.
+    if (joinedUrls.size >= 1000) joinedUrls.clear();
+    joinedUrls.set(key, joined);
+  }
+  return joined;
 }
+
+const joinedUrls = new Map<string, string>();

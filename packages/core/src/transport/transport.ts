@@ -75,10 +75,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
         body: req.body ?? null,
         signal: req.signal ?? null,
       });
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(res.headers)) {
-        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-      }
+      const headers = flatHeaders(res.headers);
       const body = res.body;
       return {
         status: res.statusCode,
@@ -91,6 +88,20 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
       };
     },
   };
+}
+
+/** undici's headers, with repeated ones joined; the object itself when none repeats (the usual case). */
+function flatHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  for (const name in raw) {
+    if (typeof raw[name] !== 'string') {
+      const headers: Record<string, string> = {};
+      for (const [key, value] of Object.entries(raw)) {
+        if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      return headers;
+    }
+  }
+  return raw as Record<string, string>;
 }
 
 let shared: Transport | undefined;

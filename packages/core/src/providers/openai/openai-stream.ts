@@ -1,4 +1,5 @@
 import { isKeyholdError, type KeyholdError, ProviderUnavailableError } from '../../errors.js';
+import { EventBatches } from '../../transport/event-batches.js';
 import type { SseEvent } from '../../transport/sse.js';
 import type { StreamEvent, Usage } from '../../types/index.js';
 import { transportError } from '../http-call.js';
@@ -6,7 +7,7 @@ import { splitContent } from './from-openai-response.js';
 import { fromOpenAIUsage } from './from-openai-usage.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIStreamError } from './openai-errors.js';
-import type { OpenAIChatWire } from './openai-wire.js';
+import type { OpenAIChatWire, OpenAIToolCallWire } from './openai-wire.js';
 
 export interface OpenAIStreamContext {
   provider: string;
@@ -20,7 +21,7 @@ export interface OpenAIStreamContext {
  * https://platform.openai.com/docs/api-reference/chat-streaming
  *
  * `open` sends the request and returns the body's SSE events in batches; it is called on the
- * first iteration, so the adapter can return this generator as is (no `yield*` hop per event).
+ * first iteration. Events come out in batches too, one per body chunk (see `EventBatches`).
  *
  * - `start` comes from the first chunk with an id or a choice. Azure's first chunk has
  *   `choices: []`, an empty id and model and `prompt_filter_results`: it is skipped.
@@ -34,90 +35,129 @@ export interface OpenAIStreamContext {
  * - An `{"error":…}` chunk is a typed error. A body that ends with neither `[DONE]` nor a finish
  *   reason was cut: that throws `ProviderUnavailableError`, never a quiet end.
  */
-export async function* fromOpenAIStream(
+export function fromOpenAIStream(
   open: () => Promise<AsyncIterable<SseEvent[]>>,
   context: OpenAIStreamContext,
-): AsyncGenerator<StreamEvent> {
-  const { provider } = context;
+): EventBatches {
+  return new EventBatches(openAIBatches(open, context));
+}
+
+async function* openAIBatches(
+  open: () => Promise<AsyncIterable<SseEvent[]>>,
+  context: OpenAIStreamContext,
+): AsyncGenerator<StreamEvent[]> {
   const batches = await open();
-  let started = false;
-  let done = false;
-  let finishReason: string | undefined;
-  let usage: Usage | undefined;
-  // Wire index → neutral index, and whether that call got any argument text.
-  const toolIndexes = new Map<number, number>();
-  const toolHasArguments: boolean[] = [];
+  const reader = new OpenAIStreamReader(context);
   try {
     for await (const batch of batches) {
-      for (const event of batch) {
-        // After [DONE] the body is read to its end (normally nothing follows), so the connection
-        // goes back to the keep-alive pool instead of being destroyed.
-        if (done) continue;
-        if (event.data === '[DONE]') {
-          done = true;
-          continue;
-        }
-        const chunk = parseChunk(provider, event.data);
-        if (chunk.error !== undefined || chunk.object === 'error') throw openAIStreamError(provider, chunk);
-        const choices = chunk.choices;
-        if (!started && (chunk.id || (choices !== undefined && choices.length > 0))) {
-          started = true;
-          yield { type: 'start', id: chunk.id ?? '', model: chunk.model || context.model };
-        }
-        const reported = chunk.usage ?? chunk.x_groq?.usage;
-        if (reported) usage = fromOpenAIUsage(reported);
-        if (choices === undefined) continue;
-        for (const choice of choices) {
-          if ((choice.index ?? 0) !== 0) continue;
-          const delta = choice.delta;
-          if (delta) {
-            const { text, reasoning } = splitContent(delta.content);
-            const thinking = reasoning + (delta.reasoning_content || delta.reasoning || '');
-            if (thinking) yield { type: 'reasoning-delta', delta: thinking };
-            if (text) yield { type: 'text-delta', delta: text };
-            if (delta.refusal) yield { type: 'text-delta', delta: delta.refusal };
-            const calls = delta.tool_calls;
-            if (calls) {
-              for (let position = 0; position < calls.length; position++) {
-                const call = calls[position]!;
-                const wireIndex = call.index ?? position;
-                const raw = call.function?.arguments;
-                const args = typeof raw === 'string' ? raw : raw ? JSON.stringify(raw) : '';
-                let index = toolIndexes.get(wireIndex);
-                if (index === undefined) {
-                  index = toolIndexes.size;
-                  toolIndexes.set(wireIndex, index);
-                  toolHasArguments[index] = args !== '';
-                  yield {
-                    type: 'tool-call-delta',
-                    index,
-                    id: call.id || `call_${index}`,
-                    name: call.function?.name ?? '',
-                    argumentsDelta: args,
-                  };
-                } else if (args) {
-                  toolHasArguments[index] = true;
-                  yield { type: 'tool-call-delta', index, argumentsDelta: args };
-                }
-              }
-            }
-          }
-          if (choice.finish_reason) finishReason = choice.finish_reason;
-        }
+      const out: StreamEvent[] = [];
+      try {
+        for (const event of batch) reader.read(event, out);
+      } catch (error) {
+        // Events before the failing one in the same body chunk still reach the caller first.
+        if (out.length > 0) yield out;
+        throw error;
       }
+      if (out.length > 0) yield out;
     }
   } catch (error) {
-    throw streamError(provider, error, context.signal);
+    throw streamError(context.provider, error, context.signal);
   }
-  if (!done && !finishReason) {
-    throw new ProviderUnavailableError(`${provider} stream ended before completion`, { provider });
+  yield reader.end();
+}
+
+/** The per-stream state of `fromOpenAIStream`: reads one SSE event at a time, synchronously. */
+class OpenAIStreamReader {
+  readonly #context: OpenAIStreamContext;
+  #started = false;
+  #done = false;
+  #finishReason: string | undefined;
+  #usage: Usage | undefined;
+  // Wire index → neutral index, and whether that call got any argument text.
+  readonly #toolIndexes = new Map<number, number>();
+  readonly #toolHasArguments: boolean[] = [];
+
+  constructor(context: OpenAIStreamContext) {
+    this.#context = context;
   }
-  if (!started) yield { type: 'start', id: '', model: context.model };
-  for (const [index, hasArguments] of toolHasArguments.entries()) {
-    if (!hasArguments) yield { type: 'tool-call-delta', index, argumentsDelta: '{}' };
+
+  read(event: SseEvent, out: StreamEvent[]): void {
+    // After [DONE] the body is read to its end (normally nothing follows), so the connection goes
+    // back to the keep-alive pool instead of being destroyed.
+    if (this.#done) return;
+    if (event.data === '[DONE]') {
+      this.#done = true;
+      return;
+    }
+    const provider = this.#context.provider;
+    const chunk = parseChunk(provider, event.data);
+    if (chunk.error !== undefined || chunk.object === 'error') throw openAIStreamError(provider, chunk);
+    const choices = chunk.choices;
+    if (!this.#started && (chunk.id || (choices !== undefined && choices.length > 0))) {
+      this.#started = true;
+      out.push({ type: 'start', id: chunk.id ?? '', model: chunk.model || this.#context.model });
+    }
+    const reported = chunk.usage ?? chunk.x_groq?.usage;
+    if (reported) this.#usage = fromOpenAIUsage(reported);
+    if (choices === undefined) return;
+    for (const choice of choices) {
+      if ((choice.index ?? 0) !== 0) continue;
+      const delta = choice.delta;
+      if (delta) {
+        const { text, reasoning } = splitContent(delta.content);
+        const thinking = reasoning + (delta.reasoning_content || delta.reasoning || '');
+        if (thinking) out.push({ type: 'reasoning-delta', delta: thinking });
+        if (text) out.push({ type: 'text-delta', delta: text });
+        if (delta.refusal) out.push({ type: 'text-delta', delta: delta.refusal });
+        if (delta.tool_calls) this.#readToolCalls(delta.tool_calls, out);
+      }
+      if (choice.finish_reason) this.#finishReason = choice.finish_reason;
+    }
   }
-  if (usage) yield { type: 'usage', usage };
-  yield { type: 'finish', finishReason: mapOpenAIFinishReason(finishReason, toolIndexes.size > 0) };
+
+  #readToolCalls(calls: OpenAIToolCallWire[], out: StreamEvent[]): void {
+    for (let position = 0; position < calls.length; position++) {
+      const call = calls[position]!;
+      const wireIndex = call.index ?? position;
+      const raw = call.function?.arguments;
+      const args = typeof raw === 'string' ? raw : raw ? JSON.stringify(raw) : '';
+      let index = this.#toolIndexes.get(wireIndex);
+      if (index === undefined) {
+        index = this.#toolIndexes.size;
+        this.#toolIndexes.set(wireIndex, index);
+        this.#toolHasArguments[index] = args !== '';
+        out.push({
+          type: 'tool-call-delta',
+          index,
+          id: call.id || `call_${index}`,
+          name: call.function?.name ?? '',
+          argumentsDelta: args,
+        });
+      } else if (args) {
+        this.#toolHasArguments[index] = true;
+        out.push({ type: 'tool-call-delta', index, argumentsDelta: args });
+      }
+    }
+  }
+
+  /** The body ended: the closing events, or the error of a stream that was cut. */
+  end(): StreamEvent[] {
+    const { provider, model } = this.#context;
+    if (!this.#done && !this.#finishReason) {
+      throw new ProviderUnavailableError(`${provider} stream ended before completion`, { provider });
+    }
+    const out: StreamEvent[] = [];
+    if (!this.#started) out.push({ type: 'start', id: '', model });
+    for (const [index, hasArguments] of this.#toolHasArguments.entries()) {
+      if (!hasArguments) out.push({ type: 'tool-call-delta', index, argumentsDelta: '{}' });
+    }
+    if (this.#usage) out.push({ type: 'usage', usage: this.#usage });
+    out.push({
+      type: 'finish',
+      finishReason: mapOpenAIFinishReason(this.#finishReason, this.#toolIndexes.size > 0),
+    });
+    return out;
+  }
 }
 
 function parseChunk(provider: string, data: string): OpenAIChatWire {
