@@ -20,10 +20,11 @@ import { groupRoutes } from './group-routes.js';
 import { buildOpenApiDocument, TENANT_HEADER } from './openapi.js';
 import { actorOf, type Principal } from './principal.js';
 import { providerRoutes } from './provider-routes.js';
-import type { AnyRouteSpec, RouteContext } from './route-spec.js';
+import { type AnyRouteSpec, RawReply, type RouteContext } from './route-spec.js';
 import { isUuid } from './schema-helpers.js';
 import { settingsRoutes } from './settings-routes.js';
 import { tenantRoutes } from './tenant-routes.js';
+import { usageRoutes } from './usage-routes.js';
 import { userRoutes } from './user-routes.js';
 import { validationProblem, validatorCompiler } from './validation.js';
 import { virtualKeyRoutes } from './virtual-key-routes.js';
@@ -40,6 +41,7 @@ export function adminRoutes(): AnyRouteSpec[] {
     ...userRoutes(),
     ...groupRoutes(),
     ...virtualKeyRoutes(),
+    ...usageRoutes(),
     ...auditRoutes(),
     ...egressRoutes(),
   ];
@@ -151,6 +153,8 @@ export function createAdminApi(deps: AdminDeps): FastifyPluginAsync {
             }
           }
           reply.code(route.status);
+          if (body instanceof RawReply)
+            return reply.headers(body.headers).type(body.contentType).send(body.body);
           return route.status === 204 ? reply.send() : body;
         },
       });

@@ -15,6 +15,7 @@ import {
 } from '../store/credentials.js';
 import { getGroup } from '../store/groups.js';
 import type { Schema } from '../store/schema.js';
+import { summarizeCredentialUsage } from '../store/usage-queries.js';
 import { storeCredential } from '../vault/store-credential.js';
 import type { AdminChange } from './admin-deps.js';
 import { badRequest, notFound } from './admin-error.js';
@@ -32,6 +33,7 @@ import { ADMINS, type AnyRouteSpec, defineRoute, OPERATOR, type RouteContext, US
 import { Uuid } from './schema-helpers.js';
 import { inScope } from './scope.js';
 import { toCredentialView } from './to-credential-view.js';
+import { toCredentialUsageView, usageWindowStart } from './to-usage-view.js';
 import { type ValidationOutcome, validateCredential, validationModel } from './validate-credential.js';
 
 /** Where a family of credential routes lives and whose credentials it manages. */
@@ -122,7 +124,17 @@ function ownerRoutes(kind: string, o: OwnerRoutes): AnyRouteSpec[] {
         ownerId: owner.id,
         ...(provider ? { provider } : {}),
       });
-      return { credentials: rows.map((r) => toCredentialView(r, ctx.deps.vault.keyring.current)) };
+      const usage = await summarizeCredentialUsage(
+        trx,
+        rows.map((r) => r.id),
+        usageWindowStart(),
+      );
+      return {
+        credentials: rows.map((r) => ({
+          ...toCredentialView(r, ctx.deps.vault.keyring.current),
+          usage: toCredentialUsageView(usage.get(r.id)),
+        })),
+      };
     });
 
   return [

@@ -1,6 +1,7 @@
 import { PROVIDERS } from '@keyhold/core';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Nullable, Strict, StringEnum, Timestamp, Uuid } from './schema-helpers.js';
+import { CredentialUsageView } from './usage-schemas.js';
 
 export const PURPOSES = ['any', 'chat', 'embedding'] as const;
 export const Purpose = StringEnum(PURPOSES, {
@@ -60,6 +61,7 @@ export const CredentialView = Type.Object(
     validated_at: Nullable(Timestamp()),
     last_used_at: Nullable(Timestamp()),
     updated_at: Timestamp(),
+    usage: Type.Optional(CredentialUsageView),
     validation: Type.Optional(
       Type.Object(
         {

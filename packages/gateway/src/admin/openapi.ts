@@ -54,7 +54,12 @@ export function buildOpenApiDocument(routes: readonly AnyRouteSpec[], version: s
         ? { description: 'Done' }
         : {
             description: 'OK',
-            content: { 'application/json': { schema: route.response ? plain(route.response) : {} } },
+            content: {
+              'application/json': { schema: route.response ? plain(route.response) : {} },
+              ...Object.fromEntries(
+                (route.produces ?? []).map((type) => [type, { schema: { type: 'string' } }]),
+              ),
+            },
           };
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = {

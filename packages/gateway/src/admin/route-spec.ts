@@ -53,7 +53,21 @@ export interface RouteSpec<P extends TSchema, Q extends TSchema, B extends TSche
   /** The success status and its body schema (none for 204). */
   status: 200 | 201 | 204;
   response?: TSchema;
+  /** Media types the route may answer besides JSON (with a {@link RawReply}), e.g. `text/csv`. */
+  produces?: readonly string[];
   handler(ctx: RouteContext<Static<P>, Static<Q>, Static<B>>): Promise<unknown>;
+}
+
+/**
+ * A handler result sent as it is instead of JSON (a CSV export): the route's response schema does
+ * not apply to it.
+ */
+export class RawReply {
+  constructor(
+    readonly contentType: string,
+    readonly body: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {}
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a table of routes of different shapes.
