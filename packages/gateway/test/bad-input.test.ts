@@ -200,16 +200,30 @@ describe('HTTP basics', () => {
     expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
   });
 
-  it('echoes a sane client request id, replaces an unsafe one, and logs it', async () => {
+  it('keeps its own request id, echoes a sane client id beside it, drops an unsafe one', async () => {
     const mine = await post('/v1/chat/completions', JSON.stringify(CHAT), {
       'x-request-id': 'client-id-123',
     });
-    expect(mine.headers.get('x-request-id')).toBe('client-id-123');
-    expect(h.logs.some((l) => JSON.parse(l).reqId === 'client-id-123')).toBe(true);
+    // The gateway's id keys the usage ledger, so a client can never choose it.
+    const id = mine.headers.get('x-request-id')!;
+    expect(id).toMatch(/^req_[0-9a-f]{24}$/);
+    expect(mine.headers.get('x-client-request-id')).toBe('client-id-123');
+    expect(
+      h.logs.some((l) => {
+        const line = JSON.parse(l);
+        return line.reqId === id && line.clientRequestId === 'client-id-123';
+      }),
+    ).toBe(true);
+    const again = await post('/v1/chat/completions', JSON.stringify(CHAT), {
+      'x-request-id': 'client-id-123',
+    });
+    expect(again.headers.get('x-request-id')).not.toBe(id);
     const unsafe = await post('/v1/chat/completions', JSON.stringify(CHAT), {
       'x-request-id': 'bad id\twith spaces',
     });
     expect(unsafe.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{24}$/);
+    expect(unsafe.headers.get('x-client-request-id')).toBeNull();
+    expect(h.logs.join('\n')).not.toContain('bad id');
   });
 
   it('every log line is JSON and names its request', async () => {

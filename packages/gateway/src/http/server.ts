@@ -10,7 +10,7 @@ import { overheadOf } from './gateway-request.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-body-parser.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
 import { problem, problemFromError } from './problem.js';
-import { requestIdOf } from './request-id.js';
+import { clientRequestIdOf, requestIdOf } from './request-id.js';
 import type { RouteDeps } from './route-deps.js';
 import { sendProblem, surfaceOf } from './surface.js';
 
@@ -62,6 +62,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.addHook('onRequest', (request, reply, done) => {
     request.timing = { started: performance.now(), upstreamMs: 0 };
     reply.header('x-request-id', request.id);
+    const clientId = clientRequestIdOf(request.raw);
+    if (clientId !== undefined) reply.header('x-client-request-id', clientId);
     done();
   });
 
@@ -74,6 +76,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     request.log.info(
       {
         request: { method: request.method, path: pathOf(request.url) },
+        clientRequestId: clientRequestIdOf(request.raw),
         res: { statusCode: reply.statusCode },
         responseTime: reply.elapsedTime,
       },
