@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createLogger } from './http/logger.js';
 import { buildServer } from './http/server.js';
 import { createBudgetAlertNotifier } from './limits/budget-alert-notifier.js';
+import type { BudgetAlert } from './limits/budgets.js';
 import { createLimits, type Limits } from './limits/create-limits.js';
 import { createRequestGuard } from './limits/request-guard.js';
 import { createWebhookDeliverer, type WebhookDeliverer } from './limits/webhook-deliverer.js';
@@ -38,6 +39,12 @@ export interface GatewayOptions {
   prices?: PriceTable;
   /** Delivers budget alert webhooks (default: `createWebhookDeliverer()`). */
   webhooks?: WebhookDeliverer;
+  /**
+   * Also receives every budget alert, besides the tenant's webhook, when the gateway builds its
+   * own limits (not with a ready-made `Limits`): the store-backed gateway records them in the
+   * audit log with `createBudgetAlertAuditor`. Must not throw or block.
+   */
+  onBudgetAlert?: (alert: BudgetAlert) => void;
   /**
    * Output tokens reserved for a chat request that sets no max tokens (default 4096); see
    * `DEFAULT_MAX_OUTPUT_TOKENS`.
@@ -95,7 +102,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   const ownsLimits = !isLimits(options.limits);
   const limits = isLimits(options.limits)
     ? options.limits
-    : buildLimits(options.limits ?? {}, directory, options.webhooks ?? createWebhookDeliverer(), logger);
+    : buildLimits(
+        options.limits ?? {},
+        directory,
+        options.webhooks ?? createWebhookDeliverer(),
+        logger,
+        options.onBudgetAlert,
+      );
   const prices = options.prices ?? createPriceTable();
   const guard = createRequestGuard({
     limits,
@@ -170,12 +183,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 }
 
-/** Limits on the configured backend, with budget alerts sent to each tenant's webhook. */
+/** Limits on the configured backend, with budget alerts sent to each tenant's webhook (and `also`). */
 function buildLimits(
   limitOptions: GatewayLimitsOptions,
   directory: Directory,
   deliverer: WebhookDeliverer,
   logger: Logger,
+  also?: (alert: BudgetAlert) => void,
 ): Limits {
   const notify = createBudgetAlertNotifier({
     directory,
@@ -188,7 +202,12 @@ function buildLimits(
     ...(limitOptions.reservationTtlMs !== undefined
       ? { reservationTtlMs: limitOptions.reservationTtlMs }
       : {}),
-    onAlert: notify,
+    onAlert: also
+      ? (alert) => {
+          notify(alert);
+          also(alert);
+        }
+      : notify,
     onRedisError: (error) => logger.warn({ err: errorSummary(error) }, 'redis connection error'),
   });
 }

@@ -4,6 +4,7 @@ import { createAdminApi } from '../admin/index.js';
 import { createGateway, type Gateway } from '../create-gateway.js';
 import { createEgressAgent, createSsrfPolicy, loadAllowList } from '../egress/index.js';
 import { createLogger } from '../http/logger.js';
+import { createBudgetAlertAuditor } from '../limits/budget-alert-auditor.js';
 import { createPriceTable } from '../metering/price-table.js';
 import { createConfigDirectory } from '../routing/config-directory.js';
 import { type GatewayConfig, parseGatewayConfig } from '../routing/config-schema.js';
@@ -123,6 +124,11 @@ async function serveStore(options: ServeOptions): Promise<Served> {
       logger,
       transport: egress,
       ...(env.REDIS_URL ? { limits: { redisUrl: env.REDIS_URL } } : {}),
+      onBudgetAlert: createBudgetAlertAuditor({
+        db: database.db,
+        onError: (error) =>
+          logger.warn({ err: { type: (error as Error)?.name } }, 'budget alert not written to the audit log'),
+      }),
     });
     // The admin API is on only when the operator gives a bootstrap token.
     await gateway.app.register(
