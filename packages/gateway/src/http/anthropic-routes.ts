@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { applyTenantPolicy } from '../routing/apply-tenant-policy.js';
 import { rejectUpstreamOverrides } from '../routing/reject-upstream-overrides.js';
@@ -7,6 +6,7 @@ import { parseAnthropicMessagesRequest } from '../surfaces/anthropic/parse-messa
 import { toAnthropicMessage } from '../surfaces/anthropic/to-anthropic-message.js';
 import { abortOnClose, authenticateRequest, headerKeyOf } from './gateway-request.js';
 import { type Problem, problem, problemFromError } from './problem.js';
+import { responseIdOf } from './request-id.js';
 import type { RouteDeps } from './route-deps.js';
 import { streamResponse } from './stream-response.js';
 import { sendProblem } from './surface.js';
@@ -51,7 +51,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: RouteDeps): 
     const call = admitted.value;
     reply.headers(call.admission.headers);
     const controller = abortOnClose(reply);
-    const ctx = { id: `msg_${randomBytes(12).toString('hex')}`, model: call.route.requested };
+    const ctx = { id: `msg_${responseIdOf(request.id)}`, model: call.route.requested };
     if (!parsed.value.stream) {
       try {
         const result = await deps.caller.generate(call, input, controller.signal, request.timing);

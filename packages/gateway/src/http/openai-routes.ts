@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth/authenticate.js';
 import { applyTenantPolicy } from '../routing/apply-tenant-policy.js';
@@ -14,6 +13,7 @@ import { toEmbeddingsResponse } from '../surfaces/openai/to-embeddings-response.
 import { toModelList } from '../surfaces/openai/to-model-list.js';
 import { abortOnClose, authenticateRequest, headerKeyOf } from './gateway-request.js';
 import { type Problem, problem, problemFromError } from './problem.js';
+import { responseIdOf } from './request-id.js';
 import type { RouteDeps } from './route-deps.js';
 import { streamResponse } from './stream-response.js';
 import { sendProblem } from './surface.js';
@@ -85,7 +85,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: RouteDeps): voi
     reply.headers(call.admission.headers);
     const controller = abortOnClose(reply);
     const ctx = {
-      id: `chatcmpl-${randomBytes(15).toString('hex')}`,
+      id: `chatcmpl-${responseIdOf(request.id)}`,
       model: call.route.requested,
       created: Math.floor(Date.now() / 1000),
     };

@@ -31,3 +31,11 @@ export function clientRequestIdOf(req: IncomingMessage): string | undefined {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && SANE.test(given) ? given : undefined;
 }
+
+/**
+ * The random part of a request id, for the response's own id (`chatcmpl-…`, `msg_…`): unique per
+ * request without drawing more random bytes, and it ties the response to the gateway's logs.
+ */
+export function responseIdOf(requestId: string): string {
+  return requestId.startsWith('req_') ? requestId.slice(4) : requestId;
+}
