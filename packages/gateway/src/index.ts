@@ -43,6 +43,13 @@ export {
   estimateChatInputTokens,
   estimateEmbedInputTokens,
 } from './metering/estimate-tokens.js';
+export { toLedgerId } from './metering/ledger/to-usage-row.js';
+export {
+  openUsageLedger,
+  type UsageLedger,
+  type UsageLedgerOptions,
+  type UsageLedgerStats,
+} from './metering/ledger/usage-ledger.js';
 export {
   type Cost,
   createPriceTable,

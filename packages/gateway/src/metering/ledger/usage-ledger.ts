@@ -1,0 +1,385 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Schema } from '../../store/schema.js';
+import type { UsageEvent, UsageSink } from '../usage-sink.js';
+import { insertUsageBatch } from './insert-usage-batch.js';
+import { toUsageRow } from './to-usage-row.js';
+import {
+  type JournalSegment,
+  type LeftoverSegment,
+  openUsageJournal,
+  type UsageJournal,
+} from './usage-journal.js';
+
+export interface UsageLedgerOptions {
+  db: Kysely<Schema>;
+  /**
+   * The journal directory: local, persistent, one per gateway instance (a second process on the
+   * same directory would delete the other's segments). `keyhold serve` locks it.
+   */
+  dir: string;
+  /** Longest wait of an event before its batch is written (ms, default 50). */
+  flushIntervalMs?: number;
+  /** Events per statement; a full batch is written at once (default 500). */
+  batchSize?: number;
+  /**
+   * Refuse new work (`accepting()` false) when events have been waiting for the database this
+   * long without a successful write (ms, default 5 000): the database is down or hanging.
+   */
+  maxLagMs?: number;
+  /** Refuse new work when this many events wait for the database (default 50 000). */
+  maxBacklog?: number;
+  /**
+   * fdatasync the journal before each batch is written (`KEYHOLD_LEDGER_FSYNC=1`): a machine
+   * crash then loses at most the events of the last flush interval. Default false.
+   */
+  fsync?: boolean;
+  /** Events per journal file (default 10 000). */
+  segmentEvents?: number;
+  logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+/** Counters since the ledger opened. */
+export interface UsageLedgerStats {
+  /** Events given to `record`. */
+  recorded: number;
+  /** Events read back from an earlier process's journal on open. */
+  replayed: number;
+  /** Events inserted (new rows). */
+  stored: number;
+  /** Events the database already had (replays). */
+  duplicates: number;
+  /** Events the database refused as invalid; kept in `rejected.jsonl` in the journal directory. */
+  rejected: number;
+  /** Successful batch statements. */
+  flushes: number;
+  failedFlushes: number;
+  /** Events waiting for the database. */
+  pending: number;
+}
+
+/** The durable usage ledger: a `UsageSink` that journals every event, then batches it into PostgreSQL. */
+export interface UsageLedger extends UsageSink {
+  accepting(): boolean;
+  /** Writes every event recorded so far; rejects when the database refuses the write. */
+  flush(): Promise<void>;
+  stats(): UsageLedgerStats;
+  /** Writes what is pending (if the database answers) and closes the journal. */
+  close(): Promise<void>;
+}
+
+const RETRY_MAX_MS = 1_000;
+const PROBE_MS = 200;
+const LOG_EVERY_MS = 10_000;
+
+/**
+ * Opens the durable usage ledger. Its promise: once `record(event)` has returned, the event
+ * survives the gateway being killed (`kill -9`), because it is in the journal, a local
+ * append-only file written with a synchronous `write(2)`; the kernel keeps it even if this
+ * process dies (a power loss is another matter — see `fsync`). A background flusher writes the
+ * journal's events to `usage_events` and the `usage_daily` rollup in batches (every
+ * `flushIntervalMs`, or at once when `batchSize` are waiting), one idempotent statement each;
+ * a journal file is deleted once all of its events are in the database. Opening replays what an
+ * earlier process left in the journal (again idempotently) and resolves only when it is stored,
+ * so a gateway that starts serving has no older events outstanding.
+ *
+ * When the journal cannot be written, or the database has not accepted a write for `maxLagMs`,
+ * or `maxBacklog` events wait, `accepting()` turns false: the gateway then answers 503 instead
+ * of serving unmetered traffic. It turns true again by itself once a write succeeds.
+ *
+ * @example
+ * const ledger = await openUsageLedger({ db, dir: '/var/lib/keyhold/ledger', logger });
+ * const gateway = createGateway({ directory, usage: ledger });
+ */
+export async function openUsageLedger(options: UsageLedgerOptions): Promise<UsageLedger> {
+  const { journal, leftovers } = openUsageJournal(options.dir, {
+    ...(options.segmentEvents !== undefined ? { segmentEvents: options.segmentEvents } : {}),
+    ...(options.fsync !== undefined ? { fsync: options.fsync } : {}),
+  });
+  const ledger = createLedger(options, journal, leftovers);
+  try {
+    await ledger.flush();
+  } catch (error) {
+    await ledger.close();
+    throw new Error(
+      `Cannot replay the usage journal in ${options.dir} into the database: ${messageOf(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const { replayed } = ledger.stats();
+  if (replayed > 0) {
+    options.logger?.info({ replayed, dir: options.dir }, 'usage journal replayed into the ledger');
+  }
+  return ledger;
+}
+
+function createLedger(
+  options: UsageLedgerOptions,
+  journal: UsageJournal,
+  leftovers: readonly LeftoverSegment[],
+): UsageLedger {
+  const { db, logger } = options;
+  const interval = options.flushIntervalMs ?? 50;
+  const batchSize = options.batchSize ?? 500;
+  const maxLagMs = options.maxLagMs ?? 5_000;
+  const maxBacklog = options.maxBacklog ?? 50_000;
+
+  // The queue of events not yet in the database, oldest first, as two parallel arrays from
+  // `head` (no wrapper object per event); `segments[i]` is where `events[i]` was journaled.
+  let events: UsageEvent[] = [];
+  let segments: (JournalSegment | undefined)[] = [];
+  let head = 0;
+  /** When the database last accepted a batch, or the queue last went from empty to not. */
+  let lastProgress = performance.now();
+  let journalBroken = false;
+  let probe: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  let lastFailureLog = 0;
+  let running: Promise<unknown> | undefined;
+  let closed = false;
+  const stats: UsageLedgerStats = {
+    recorded: 0,
+    replayed: 0,
+    stored: 0,
+    duplicates: 0,
+    rejected: 0,
+    flushes: 0,
+    failedFlushes: 0,
+    pending: 0,
+  };
+
+  const pending = () => events.length - head;
+
+  const enqueue = (event: UsageEvent, segment: JournalSegment | undefined) => {
+    if (events.length === head) lastProgress = performance.now();
+    events.push(event);
+    segments.push(segment);
+  };
+
+  for (const leftover of leftovers) {
+    if (leftover.unreadable > 0) {
+      logger?.warn(
+        { file: leftover.segment.path, lines: leftover.unreadable },
+        'usage journal: unreadable lines skipped (a write torn by a crash)',
+      );
+    }
+    for (const event of leftover.events) enqueue(event, leftover.segment);
+    stats.replayed += leftover.events.length;
+  }
+
+  const arm = (delayMs: number) => {
+    if (timer !== undefined || closed) return;
+    timer = setTimeout(pump, delayMs);
+    timer.unref();
+  };
+
+  const disarm = () => {
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    timer = undefined;
+  };
+
+  /** Writes the oldest batch; resolves to the error when the database refused it. */
+  async function writeBatch(): Promise<unknown> {
+    const end = Math.min(head + batchSize, events.length);
+    const batch = events.slice(head, end);
+    try {
+      await journal.sync();
+      const inserted = await insertUsageBatch(db, batch.map(toUsageRow));
+      stats.stored += inserted;
+      stats.duplicates += batch.length - inserted;
+    } catch (error) {
+      if (!isDataError(error)) return failed(error);
+      // One event the database refuses must not hold back the others: store them one by one
+      // and set the refused ones aside.
+      try {
+        await writeEachOf(batch);
+      } catch (inner) {
+        return failed(inner);
+      }
+    }
+    settle(end);
+    stats.flushes++;
+    lastProgress = performance.now();
+    if (failures > 0) {
+      logger?.info({ failures }, 'usage ledger: the database accepts writes again');
+      failures = 0;
+    }
+    return undefined;
+  }
+
+  async function writeEachOf(batch: readonly UsageEvent[]): Promise<void> {
+    for (const event of batch) {
+      try {
+        const inserted = await insertUsageBatch(db, [toUsageRow(event)]);
+        stats.stored += inserted;
+        stats.duplicates += 1 - inserted;
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        stats.rejected++;
+        appendFileSync(join(journal.dir, 'rejected.jsonl'), `${JSON.stringify(event)}\n`, { mode: 0o600 });
+        logger?.error(
+          { requestId: event.requestId, attempt: event.attempt, err: { message: messageOf(error) } },
+          'usage ledger: event refused by the database, kept in rejected.jsonl',
+        );
+      }
+    }
+  }
+
+  function failed(error: unknown): unknown {
+    failures++;
+    stats.failedFlushes++;
+    const now = performance.now();
+    if (failures === 1 || now - lastFailureLog > LOG_EVERY_MS) {
+      lastFailureLog = now;
+      logger?.warn(
+        { pending: pending(), failures, err: { message: messageOf(error) } },
+        'usage ledger: writing to the database failed; events stay in the journal',
+      );
+    }
+    return error;
+  }
+
+  /** Marks the queue up to `end` as stored, deleting finished journal files. */
+  function settle(end: number) {
+    try {
+      for (let i = head; i < end; i++) {
+        const segment = segments[i];
+        if (segment) journal.stored(segment);
+      }
+    } catch (error) {
+      // A file that cannot be deleted is replayed (idempotently) at the next start: harmless.
+      logger?.warn({ err: { message: messageOf(error) } }, 'usage journal: a finished file was not deleted');
+    }
+    head = end;
+    if (head === events.length) {
+      events = [];
+      segments = [];
+      head = 0;
+    } else if (head > 4096 && head * 2 > events.length) {
+      events = events.slice(head);
+      segments = segments.slice(head);
+      head = 0;
+    }
+  }
+
+  /** One batch at a time: resolves to the batch's error, if any. */
+  function step(): Promise<unknown> {
+    disarm();
+    const p = writeBatch();
+    running = p;
+    return p.finally(() => {
+      if (running === p) running = undefined;
+    });
+  }
+
+  /** The background flusher: full batches at once, the rest after the interval; backs off on failure. */
+  function pump(): void {
+    disarm();
+    if (running || pending() === 0) return;
+    step().then((error) => {
+      if (error !== undefined) arm(Math.min(interval * 2 ** failures, RETRY_MAX_MS));
+      else if (pending() >= batchSize) pump();
+      else if (pending() > 0) arm(interval);
+    });
+  }
+
+  function journalFailed(error: unknown): void {
+    if (!journalBroken) {
+      logger?.error(
+        { dir: journal.dir, err: { message: messageOf(error) } },
+        'usage journal cannot be written: refusing new requests until it can',
+      );
+    }
+    journalBroken = true;
+    if (probe !== undefined) return;
+    probe = setInterval(() => {
+      try {
+        journal.probe();
+      } catch {
+        return;
+      }
+      journalBroken = false;
+      clearInterval(probe);
+      probe = undefined;
+      logger?.info({ dir: journal.dir }, 'usage journal writable again');
+    }, PROBE_MS);
+    probe.unref();
+  }
+
+  return {
+    record(event) {
+      stats.recorded++;
+      let segment: JournalSegment | undefined;
+      try {
+        segment = journal.append(`${JSON.stringify(event)}\n`);
+        if (journalBroken) journalBroken = false;
+      } catch (error) {
+        journalFailed(error);
+      }
+      if (closed) return;
+      enqueue(event, segment);
+      if (running) return;
+      if (pending() >= batchSize && failures === 0) pump();
+      else arm(interval);
+    },
+
+    accepting() {
+      if (journalBroken) return false;
+      const n = events.length - head;
+      return n === 0 || (n <= maxBacklog && performance.now() - lastProgress <= maxLagMs);
+    },
+
+    async flush() {
+      for (;;) {
+        while (running) await running;
+        if (pending() === 0) return;
+        const error = await step();
+        if (error !== undefined) {
+          arm(Math.min(interval * 2 ** failures, RETRY_MAX_MS));
+          throw error;
+        }
+      }
+    },
+
+    stats() {
+      return { ...stats, pending: pending() };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      disarm();
+      if (probe !== undefined) clearInterval(probe);
+      try {
+        await this.flush();
+      } catch {
+        logger?.warn(
+          { pending: pending(), dir: journal.dir },
+          'usage ledger closed with events not yet in the database; they stay in the journal for the next start',
+        );
+      }
+      disarm();
+      try {
+        await journal.sync();
+      } finally {
+        journal.close();
+      }
+    },
+  };
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the rows, not the database. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
