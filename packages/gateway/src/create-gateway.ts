@@ -26,7 +26,10 @@ export interface GatewayOptions {
   providerFields?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** How adapters reach providers (default: core's shared undici transport). */
   transport?: Transport;
-  /** Receives one usage event per upstream attempt (default: dropped). The ledger plugs in here. */
+  /**
+   * Receives one usage event per upstream attempt (default: dropped). The durable ledger
+   * (`openUsageLedger`) plugs in here; while it is not `accepting()`, requests get 503.
+   */
   usage?: UsageSink;
   /**
    * Where rate limits and budgets are counted: in this process (default), in Redis with
@@ -138,7 +141,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     catalogue,
     caller,
     logger,
-    isReady: () => ready,
+    // Not ready either while usage cannot be recorded: a load balancer then sends traffic elsewhere.
+    isReady: () => ready && usage.accepting?.() !== false,
     ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
   });
 

@@ -20,7 +20,10 @@ export interface ServerOptions extends RouteDeps {
   logger: Logger;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
   bodyLimit?: number;
-  /** `/readyz` answers 200 only while this is true (false while starting and draining). */
+  /**
+   * `/readyz` answers 200 only while this is true (false while starting and draining, and while
+   * usage cannot be recorded).
+   */
   isReady: () => boolean;
 }
 

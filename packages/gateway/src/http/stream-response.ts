@@ -16,7 +16,10 @@ export interface StreamEncoder {
  * event, so a failure before it (a rejected key, an unknown model upstream) is still a proper
  * HTTP error; from then on each event is written as it arrives (no buffering), with backpressure.
  * A failure after the first byte becomes the surface's in-stream error event. If the client goes
- * away, `controller` aborts the upstream request.
+ * away, `controller` aborts the upstream request. Terminal frames (those of `finish`, `end`,
+ * `error`) are written only once `events` handed over `finish`, ended or failed, which the
+ * metered stream does after the call's usage event was recorded: a client never sees a complete
+ * response whose usage could still be lost.
  */
 export async function streamResponse(input: {
   request: FastifyRequest;

@@ -49,13 +49,21 @@ export interface UsageEvent {
 }
 
 /**
- * Receives usage events: the seam where the durable ledger plugs in (a writer that batches to
- * PostgreSQL). `record` must not throw or block — the gateway calls it on the hot path, once per
- * upstream attempt, after the attempt ended. A sink that buffers should flush on `close`, which
- * the gateway awaits when it shuts down.
+ * Receives usage events: the seam where the durable ledger plugs in (`openUsageLedger`, which
+ * journals each event and batches it to PostgreSQL). `record` must not throw or block — the
+ * gateway calls it on the hot path, once per upstream attempt, after the attempt ended and before
+ * the response's last bytes go out (so a sink that makes the event durable in `record` makes it
+ * durable for every response a client saw complete). A sink that buffers should flush on `close`,
+ * which the gateway awaits when it shuts down.
  */
 export interface UsageSink {
   record(event: UsageEvent): void;
+  /**
+   * False while the sink cannot keep its promise (a durable ledger whose journal or database
+   * cannot be written): the gateway then refuses new requests with 503 and `/readyz` answers 503,
+   * rather than serve unmetered traffic. Called once per request; must be cheap. Absent = always.
+   */
+  accepting?(): boolean;
   /** Flushes buffered events; awaited by `Gateway.close()` after in-flight requests drained. */
   close?(): Promise<void>;
 }
@@ -71,7 +79,7 @@ export const noopUsageSink: UsageSink = { record() {} };
 /** A sink that keeps events in memory, de-duplicated by {@link usageEventKey} (tests, demos). */
 export interface MemoryUsageSink extends UsageSink {
   readonly events: readonly UsageEvent[];
-  /** Resolves once `count` events are held (streams are metered after their last byte went out). */
+  /** Resolves once `count` events are held (a stream the client left is metered after it ended). */
   waitFor(count: number, timeoutMs?: number): Promise<readonly UsageEvent[]>;
 }
 

@@ -24,7 +24,7 @@ import {
   type Usage,
 } from '@keyhold/core';
 import type { Caller } from '../auth/authenticate.js';
-import type { Outcome } from '../http/problem.js';
+import { type Outcome, type Problem, problem } from '../http/problem.js';
 import type { Admission, RequestGuard } from '../limits/request-guard.js';
 import { countChatInputTokens, countTextTokens } from '../metering/count-tokens.js';
 import { estimateChatInputTokens, estimateEmbedInputTokens } from '../metering/estimate-tokens.js';
@@ -95,7 +95,10 @@ export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 export interface ProviderCaller {
   /** True when the provider has an adapter (registered, or given in `adapters`). */
   isAvailable(provider: string): boolean;
-  /** Resolves the model, applies the tenant's allow-list and key chain, and opens the credential. */
+  /**
+   * Resolves the model, applies the tenant's allow-list and key chain, and opens the credential.
+   * Refuses with 503 `usage_ledger_unavailable` while the usage sink is not accepting.
+   */
   prepare(input: {
     requestId: string;
     caller: Caller;
@@ -228,27 +231,58 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
     };
   }
 
-  function track(work: Promise<unknown>): void {
-    const p = work.catch(onError).finally(() => pending.delete(p));
+  function track(work: Promise<unknown>): Promise<void> {
+    const p: Promise<void> = work.then(
+      () => undefined,
+      (error: unknown) => onError(error),
+    );
     pending.add(p);
+    p.finally(() => pending.delete(p));
+    return p;
   }
 
   /**
    * Meters a streamed call. Attempts that fail before the first event (retried by the engine)
-   * consumed nothing and are recorded at once. The attempt that streamed is recorded when the
-   * stream ends, however it ends: with the provider's final usage when it sent one, otherwise
-   * (client abort, upstream cut, a provider without stream usage) with the prompt and the output
-   * received so far counted by the tokenizer, marked `estimated`. Counting runs after the response
-   * ended, off the request path.
+   * consumed nothing and are recorded at once. The attempt that streamed is recorded once: at its
+   * `finish` event — before that event is handed on, so a response's terminal frames (`finish`'s,
+   * `[DONE]`) always leave after the usage event was recorded — or, for a stream that never
+   * finished, when it ends, however it ends. Usage is the provider's final usage when it sent one;
+   * otherwise (client abort, upstream cut, a provider without stream usage) the prompt and the
+   * output received so far counted by the tokenizer, marked `estimated`. Counting happens once,
+   * never per chunk; a stream that finished or failed waits for it (the returned promise), one the
+   * client left does not.
    */
   function streamMeter(call: AdmittedCall, input: ChatInput) {
     const context = usageContext(call);
     let streaming = false;
+    let settled = false;
     let failures = 0;
     let attemptStarted = performance.now();
     let final: AttemptOutcome | undefined;
     let usage: Usage | undefined;
     const output: string[] = [];
+
+    const settle = (outcome: AttemptOutcome, wait: boolean): Promise<void> | undefined => {
+      settled = true;
+      if (usage) {
+        const micros = record(context, outcome, usage, false);
+        call.admission.settle(usage.inputTokens + usage.outputTokens, micros);
+        return undefined;
+      }
+      const counting = track(
+        (async () => {
+          const [inputTokens, outputTokens] = await Promise.all([
+            countChatInputTokens(input),
+            countTextTokens(output.join('')),
+          ]);
+          const counted = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+          const micros = record(context, outcome, counted, true);
+          call.admission.settle(counted.totalTokens, micros);
+        })(),
+      );
+      return wait ? counting : undefined;
+    };
+
     return {
       onAttempt(attempt: AttemptInfo) {
         if (!streaming && attempt.error) {
@@ -257,7 +291,8 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
           attemptStarted = performance.now();
         } else final = attempt;
       },
-      event(event: StreamEvent) {
+      /** Returns the recording to wait for before `finish` is handed on (only for `finish`). */
+      event(event: StreamEvent): Promise<void> | undefined {
         streaming = true;
         switch (event.type) {
           case 'text-delta':
@@ -271,13 +306,25 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
           case 'usage':
             usage = event.usage;
             break;
+          case 'finish':
+            if (settled) break;
+            // The engine reports the attempt when the body has ended, which may be later.
+            return settle(
+              final ?? { attempt: failures, durationMs: performance.now() - attemptStarted },
+              true,
+            );
         }
+        return undefined;
       },
-      /** The stream is over; `error` is what the consumer saw, if anything. */
-      end(error: unknown) {
+      /**
+       * The stream is over; `error` is what the consumer saw, if anything, and `left` whether the
+       * consumer stopped reading before the end (the client went away).
+       */
+      end(error: unknown, left: boolean): Promise<void> | undefined {
+        if (settled) return undefined;
         if (!streaming && !final) {
           call.admission.release();
-          return;
+          return undefined;
         }
         // No final report from the engine: the consumer stopped reading (the client went away).
         const outcome: AttemptOutcome = final ?? {
@@ -285,22 +332,7 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
           durationMs: performance.now() - attemptStarted,
           error: isKeyholdError(error) ? error : CLIENT_ABORT,
         };
-        if (usage) {
-          const micros = record(context, outcome, usage, false);
-          call.admission.settle(usage.inputTokens + usage.outputTokens, micros);
-          return;
-        }
-        track(
-          (async () => {
-            const [inputTokens, outputTokens] = await Promise.all([
-              countChatInputTokens(input),
-              countTextTokens(output.join('')),
-            ]);
-            const counted = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
-            const micros = record(context, outcome, counted, true);
-            call.admission.settle(counted.totalTokens, micros);
-          })(),
-        );
+        return settle(outcome, !left);
       },
     };
   }
@@ -309,6 +341,8 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
     isAvailable,
 
     async prepare(input) {
+      // No work the ledger cannot record: refused before a key is opened or a budget touched.
+      if (options.usage.accepting?.() === false) return { ok: false, problem: LEDGER_UNAVAILABLE };
       const tenant = input.caller.tenant;
       const routed = resolveModel(input.model, tenant, options.catalogue, input.operation, isAvailable);
       if (!routed.ok) return routed;
@@ -399,16 +433,24 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
 
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
 
+/** The refusal while usage cannot be recorded (see `UsageSink.accepting`). */
+const LEDGER_UNAVAILABLE: Problem = {
+  ...problem(503, 'usage_ledger_unavailable', 'Usage cannot be recorded right now; try again shortly'),
+  retryAfterSeconds: 1,
+};
+
 interface StreamMetering {
-  event(event: StreamEvent): void;
-  end(failure: unknown): void;
+  event(event: StreamEvent): Promise<void> | undefined;
+  end(failure: unknown, left: boolean): Promise<void> | undefined;
 }
 
 /**
  * Wraps the engine's stream with metering and upstream timing. A hand-written iterator, not an
  * async generator: each event costs one `then` instead of a generator hop, which matters at
  * thousands of streamed chunks a second. `end` runs exactly once, on completion, failure or
- * an early `return()` (the client went away).
+ * an early `return()` (the client went away). The `next()` that yields `finish`, the final
+ * `done` and a failure settle only after the attempt's usage event was recorded, so whoever
+ * writes the response's terminal frames after them (`streamResponse`) writes them after the event.
  */
 function meteredStream(
   inner: AsyncIterator<StreamEvent>,
@@ -416,10 +458,10 @@ function meteredStream(
   timing: { upstreamMs: number },
 ): AsyncIterableIterator<StreamEvent> {
   let ended = false;
-  const end = (failure: unknown) => {
-    if (ended) return;
+  const end = (failure: unknown, left: boolean): Promise<void> | undefined => {
+    if (ended) return undefined;
     ended = true;
-    metering.end(failure);
+    return metering.end(failure, left);
   };
   return {
     [Symbol.asyncIterator]() {
@@ -431,14 +473,20 @@ function meteredStream(
       return inner.next().then(
         (result) => {
           timing.upstreamMs += performance.now() - started;
-          if (result.done) end(undefined);
-          else metering.event(result.value);
-          return result;
+          if (!result.done) {
+            const recorded = metering.event(result.value);
+            return recorded ? recorded.then(() => result) : result;
+          }
+          const recorded = end(undefined, false);
+          return recorded ? recorded.then(() => result) : result;
         },
         (error: unknown) => {
           timing.upstreamMs += performance.now() - started;
-          end(error);
-          throw error;
+          const recorded = end(error, false);
+          if (!recorded) throw error;
+          return recorded.then(() => {
+            throw error;
+          });
         },
       );
     },
@@ -446,7 +494,7 @@ function meteredStream(
       try {
         await inner.return?.(undefined);
       } finally {
-        end(undefined);
+        end(undefined, true);
       }
       return { done: true, value: undefined };
     },
