@@ -1,10 +1,14 @@
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { createUndiciTransport } from '@keyhold/core';
+import type { Logger } from 'pino';
 import { createAdminApi } from '../admin/index.js';
 import { createGateway, type Gateway } from '../create-gateway.js';
 import { createEgressAgent, createSsrfPolicy, loadAllowList } from '../egress/index.js';
 import { createLogger } from '../http/logger.js';
 import { createBudgetAlertAuditor } from '../limits/budget-alert-auditor.js';
+import { openUsageLedger, type UsageLedger } from '../metering/ledger/usage-ledger.js';
 import { createPriceTable } from '../metering/price-table.js';
 import { createConfigDirectory } from '../routing/config-directory.js';
 import { type GatewayConfig, parseGatewayConfig } from '../routing/config-schema.js';
@@ -12,8 +16,9 @@ import type { DeploymentMode } from '../routing/directory.js';
 import { changeSourceOf } from '../store/directory-changes.js';
 import { createStoreDirectory } from '../store/store-directory.js';
 import { CliError } from './cli-io.js';
+import { DataDirBusyError, lockDataDir } from './data-dir-lock.js';
 import { masterKeyNotice, storeBanner } from './first-call-instructions.js';
-import { openStore } from './open-store.js';
+import { type OpenedStore, openStore } from './open-store.js';
 import { DEMO_CATALOGUE, type DemoState, seedDemo } from './seed-demo.js';
 
 export interface ServeOptions {
@@ -95,6 +100,7 @@ async function serveStore(options: ServeOptions): Promise<Served> {
   });
   const logger = createLogger({ level: env.KEYHOLD_LOG_LEVEL ?? 'info' });
   let gateway: Gateway | undefined;
+  let ledger: OpenedLedger | undefined;
   try {
     const { database } = store;
     const vault = store.vault!;
@@ -118,11 +124,13 @@ async function serveStore(options: ServeOptions): Promise<Served> {
     // operator's allow-list at connect time.
     const ssrf = createSsrfPolicy({ allowList: await loadAllowList(database.db) });
     const egress = createUndiciTransport({ dispatcher: createEgressAgent({ policy: ssrf }) });
+    ledger = await openLedger(store, env, logger);
     gateway = createGateway({
       directory,
       catalogue: { aliases: { ...DEMO_CATALOGUE.aliases }, list: [...DEMO_CATALOGUE.list] },
       logger,
       transport: egress,
+      usage: ledger.usage,
       ...(env.REDIS_URL ? { limits: { redisUrl: env.REDIS_URL } } : {}),
       onBudgetAlert: createBudgetAlertAuditor({
         db: database.db,
@@ -151,16 +159,71 @@ async function serveStore(options: ServeOptions): Promise<Served> {
       url,
       async close() {
         try {
+          // Flushes the ledger (usage.close) before the store goes.
           await started.close();
         } finally {
+          ledger?.unlock();
           await store.close();
         }
       },
     };
   } catch (error) {
     await gateway?.close().catch(() => undefined);
+    if (!gateway) await ledger?.usage.close().catch(() => undefined);
+    ledger?.unlock();
     await store.close();
     throw error;
+  }
+}
+
+/** The embedded store's journal lives in its data directory; on PostgreSQL, here by default. */
+export const DEFAULT_LEDGER_DIR = './.keyhold/ledger';
+
+interface OpenedLedger {
+  usage: UsageLedger;
+  unlock(): void;
+}
+
+/**
+ * The durable usage ledger of a store-backed gateway: its journal in `<data-dir>/ledger` on the
+ * embedded store (covered by the data directory's lock), or in `KEYHOLD_LEDGER_DIR` (default
+ * `./.keyhold/ledger`) on PostgreSQL, locked to this process: each instance needs its own,
+ * persistent journal directory. Leftover events of an earlier run are replayed before serving.
+ */
+async function openLedger(
+  store: OpenedStore,
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger,
+): Promise<OpenedLedger> {
+  const dir = store.dataDir
+    ? join(store.dataDir, 'ledger')
+    : resolve(env.KEYHOLD_LEDGER_DIR || DEFAULT_LEDGER_DIR);
+  let unlock = () => {};
+  if (!store.dataDir) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      unlock = lockDataDir(dir);
+    } catch (error) {
+      if (!(error instanceof DataDirBusyError)) throw error;
+      throw new CliError(
+        `The usage journal directory ${dir} is in use by another keyhold process: give each instance its own KEYHOLD_LEDGER_DIR`,
+      );
+    }
+  }
+  try {
+    const usage = await openUsageLedger({
+      db: store.database.db,
+      dir,
+      fsync: env.KEYHOLD_LEDGER_FSYNC === '1' || env.KEYHOLD_LEDGER_FSYNC === 'true',
+      logger,
+    });
+    logger.info({ dir }, 'usage ledger journal');
+    return { usage, unlock };
+  } catch (error) {
+    unlock();
+    throw new CliError(error instanceof Error ? error.message : 'Cannot open the usage ledger', {
+      cause: error,
+    });
   }
 }
 
