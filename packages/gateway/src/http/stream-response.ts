@@ -25,13 +25,14 @@ export async function streamResponse(input: {
   request: FastifyRequest;
   reply: FastifyReply;
   surface: Surface;
-  events: AsyncIterable<StreamEvent>;
+  /** The events in batches, as they arrived together upstream; each batch leaves in one write. */
+  events: AsyncIterable<readonly StreamEvent[]>;
   encoder: StreamEncoder;
   controller: AbortController;
 }): Promise<FastifyReply> {
   const { request, reply, surface, encoder, controller } = input;
   const iterator = input.events[Symbol.asyncIterator]();
-  let next: IteratorResult<StreamEvent>;
+  let next: IteratorResult<readonly StreamEvent[]>;
   try {
     next = await iterator.next();
   } catch (error) {
@@ -52,7 +53,9 @@ export async function streamResponse(input: {
   let outcome = 'completed';
   try {
     while (!next.done) {
-      const wait = writeChunk(res, encoder.encode(next.value));
+      let text = '';
+      for (const event of next.value) text += encoder.encode(event);
+      const wait = writeChunk(res, text);
       if (wait) await wait;
       if (res.destroyed) break;
       next = await iterator.next();

@@ -119,12 +119,13 @@ export interface ProviderCaller {
     signal: AbortSignal,
     timing: RequestTiming,
   ): Promise<ChatResult>;
+  /** The call's events in batches: those that arrived together in one upstream body chunk. */
   stream(
     call: AdmittedCall,
     input: ChatInput,
     signal: AbortSignal,
     timing: RequestTiming,
-  ): AsyncIterable<StreamEvent>;
+  ): AsyncIterable<readonly StreamEvent[]>;
   embed(
     call: AdmittedCall,
     input: EmbedInput,
@@ -404,7 +405,7 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
     stream(call, input, signal, timing) {
       const metering = streamMeter(call, input);
       const events = stream(engineFor(call.route), input, callOptions(call, signal, metering.onAttempt));
-      return meteredStream(events[Symbol.asyncIterator](), metering, timing);
+      return meteredBatches(events.batches(), metering, timing);
     },
 
     async embed(call, input, signal, timing) {
@@ -445,18 +446,18 @@ interface StreamMetering {
 }
 
 /**
- * Wraps the engine's stream with metering and upstream timing. A hand-written iterator, not an
- * async generator: each event costs one `then` instead of a generator hop, which matters at
- * thousands of streamed chunks a second. `end` runs exactly once, on completion, failure or
- * an early `return()` (the client went away). The `next()` that yields `finish`, the final
- * `done` and a failure settle only after the attempt's usage event was recorded, so whoever
- * writes the response's terminal frames after them (`streamResponse`) writes them after the event.
+ * Wraps the engine's stream, read in batches (the events of one upstream body chunk), with
+ * metering and upstream timing. A hand-written iterator, not an async generator: a batch costs one
+ * `then`, however many events it holds. `end` runs exactly once, on completion, failure or an
+ * early `return()` (the client went away). The batch that holds `finish`, the final `done` and a
+ * failure settle only after the attempt's usage event was recorded, so whoever writes the
+ * response's terminal frames after them (`streamResponse`) writes them after the event.
  */
-function meteredStream(
-  inner: AsyncIterator<StreamEvent>,
+function meteredBatches(
+  inner: AsyncIterator<readonly StreamEvent[]>,
   metering: StreamMetering,
   timing: { upstreamMs: number },
-): AsyncIterableIterator<StreamEvent> {
+): AsyncIterableIterator<readonly StreamEvent[]> {
   let ended = false;
   const end = (failure: unknown, left: boolean): Promise<void> | undefined => {
     if (ended) return undefined;
@@ -474,7 +475,8 @@ function meteredStream(
         (result) => {
           timing.upstreamMs += performance.now() - started;
           if (!result.done) {
-            const recorded = metering.event(result.value);
+            let recorded: Promise<void> | undefined;
+            for (const event of result.value) recorded = metering.event(event) ?? recorded;
             return recorded ? recorded.then(() => result) : result;
           }
           const recorded = end(undefined, false);

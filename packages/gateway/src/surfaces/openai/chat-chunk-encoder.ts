@@ -32,6 +32,10 @@ export function createChatChunkEncoder(ctx: OpenAIResponseContext, includeUsage:
   const frame = (delta: Record<string, unknown>, finishReason: string | null = null) =>
     `data: ${head}${JSON.stringify({ index: 0, delta, logprobs: null, finish_reason: finishReason })}${tail}\n\n`;
 
+  // Text deltas are nearly every frame of a stream: their JSON is assembled around the one string.
+  const textOpen = `data: ${head}{"index":0,"delta":{"content":`;
+  const textClose = `},"logprobs":null,"finish_reason":null}${tail}\n\n`;
+
   const opening = () => {
     if (started) return '';
     started = true;
@@ -44,7 +48,8 @@ export function createChatChunkEncoder(ctx: OpenAIResponseContext, includeUsage:
         case 'start':
           return opening();
         case 'text-delta':
-          return event.delta === '' ? opening() : opening() + frame({ content: event.delta });
+          if (event.delta === '') return opening();
+          return opening() + textOpen + JSON.stringify(event.delta) + textClose;
         case 'tool-call-delta': {
           const call: Record<string, unknown> = { index: event.index };
           if (!seenToolCalls.has(event.index)) {
