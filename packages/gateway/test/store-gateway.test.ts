@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canaryKey, expectNoKeyIn } from '../../core/test/support/leaks.js';
 import { startUpstream, type Upstream } from '../../core/test/support/upstream-server.js';
+import { applySettings } from '../src/admin/tenant-settings.js';
 import { generateVirtualKey } from '../src/auth/virtual-key.js';
 import { createGateway, type Gateway } from '../src/create-gateway.js';
 import { createLogger } from '../src/http/logger.js';
@@ -13,7 +14,7 @@ import { setCredentialStatus, tenantOwner, userOwner } from '../src/store/creden
 import { changeSourceOf, notifyDirectoryChange } from '../src/store/directory-changes.js';
 import type { Schema } from '../src/store/schema.js';
 import { createStoreDirectory, type StoreDirectory } from '../src/store/store-directory.js';
-import { createTenant } from '../src/store/tenants.js';
+import { createTenant, getTenant, updateTenant } from '../src/store/tenants.js';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../src/store/testing/backends.js';
 import { createUser } from '../src/store/users.js';
 import { createVirtualKey } from '../src/store/virtual-keys.js';
@@ -149,6 +150,33 @@ for (const backend of BACKENDS) {
       let text = '';
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
       expect(text).toBe(TEXT('openai'));
+    });
+
+    it('rate limits and budgets set through the admin settings apply on the next request', async () => {
+      const stored = (await getTenant(database.db, tenantId))!.settings;
+      const limited = applySettings(stored, {
+        rate_limits: { per_key: { requests_per_minute: 2 } },
+        budgets: [{ id: 'tiny-daily', scope: 'tenant', period: 'day', limit_usd: 1000, mode: 'hard' }],
+      });
+      await change((trx) => updateTenant(trx, tenantId, { settings: limited }), { kind: 'tenant', tenantId });
+      const ask = () =>
+        client(virtualKeys.tenant.key).chat.completions.create({
+          model: MODEL,
+          messages: [{ role: 'user', content: 'Hi' }],
+        });
+      await ask();
+      await ask();
+      const refused = await ask().catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+      expect((refused as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toMatch(/^\d+$/);
+      // Per key: the user's key has its own counter.
+      const other = await client(virtualKeys.user.key).chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
+      expect(other.choices[0]?.message.content).toBe(TEXT('openai'));
+      await change((trx) => updateTenant(trx, tenantId, { settings: stored }), { kind: 'tenant', tenantId });
+      expect((await ask()).choices[0]?.message.content).toBe(TEXT('openai'));
     });
 
     it('a revoked credential is refused on the next request, never a fall-through to the tenant key', async () => {

@@ -118,6 +118,66 @@ for (const backend of BACKENDS) {
       expect(events.at(-1)).toMatchObject({ action: 'tenant.delete', tenantId: null, targetId: id });
     });
 
+    it('rate limits and budgets: the operator sets them, they read back, a tenant admin cannot', async () => {
+      const t = await seedTenant(h, 'Limited');
+      const keyId = '0b7f6a52-6a53-4f57-9d3b-3f1f3c1b2a11';
+      const settings = {
+        rate_limits: {
+          requests_per_minute: 600,
+          tokens_per_minute: 100_000,
+          per_user: { requests_per_minute: 60 },
+          per_key: { tokens_per_minute: 20_000 },
+          keys: { [keyId]: { requests_per_minute: 5 } },
+        },
+        budgets: [
+          { id: 'daily', scope: 'tenant', period: 'day', limit_usd: 12.5, mode: 'hard' },
+          { id: 'per-user', scope: 'user', period: 'month', limit_usd: 40, mode: 'soft' },
+        ],
+        monthly_budget_usd: 300,
+      };
+      const set = await h.call('operator', 'PATCH', `/api/v1/tenants/${t.id}`, { body: { settings } });
+      expect(set.status).toBe(200);
+      expect(set.body.settings).toMatchObject({
+        rate_limits: settings.rate_limits,
+        monthly_budget_usd: 300,
+        budgets: [
+          ...settings.budgets,
+          { id: 'tenant-monthly', scope: 'tenant', period: 'month', limit_usd: 300 },
+        ],
+      });
+      const stored = (await getTenant(h.database.db, t.id))?.settings;
+      expect(stored?.limits).toEqual({
+        requestsPerMinute: 600,
+        tokensPerMinute: 100_000,
+        perUser: { requestsPerMinute: 60 },
+        perKey: { tokensPerMinute: 20_000 },
+        keys: { [keyId]: { requestsPerMinute: 5 } },
+      });
+      expect(stored?.budgets).toContainEqual({
+        id: 'daily',
+        scope: 'tenant',
+        period: 'day',
+        limitMicros: 12_500_000,
+        mode: 'hard',
+      });
+      const twice = await h.call('operator', 'PATCH', `/api/v1/tenants/${t.id}`, {
+        body: { settings: { budgets: [settings.budgets[0], settings.budgets[0]] } },
+      });
+      expect(twice.status).toBe(400);
+      expect(twice.body.error.field).toBe('budgets.1.id');
+      const zero = await h.call('operator', 'PATCH', `/api/v1/tenants/${t.id}`, {
+        body: { settings: { rate_limits: { requests_per_minute: 0 } } },
+      });
+      expect(zero.status).toBe(400);
+      for (const field of ['rate_limits', 'budgets'] as const) {
+        const raise = await h.call({ key: t.admin.key }, 'PATCH', '/api/v1/settings', {
+          body: { [field]: settings[field] },
+        });
+        expect(raise.status).toBe(400);
+      }
+      expect((await getTenant(h.database.db, t.id))?.settings.limits).toEqual(stored?.limits);
+    });
+
     it("a suspended tenant's admin is refused", async () => {
       const t = await seedTenant(h, 'Suspendo');
       expect((await h.call({ key: t.admin.key }, 'GET', '/api/v1/users')).status).toBe(200);

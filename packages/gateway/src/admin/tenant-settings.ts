@@ -20,6 +20,53 @@ const ParameterCaps = Strict(
   { description: 'Operator caps: the most a tenant may set (and a request may ask for).' },
 );
 
+const PerMinute = Type.Integer({ minimum: 1, maximum: 1_000_000_000 });
+const RateLimit = Strict(
+  {
+    requests_per_minute: Type.Optional(PerMinute),
+    tokens_per_minute: Type.Optional(PerMinute),
+  },
+  { title: 'RateLimit', description: 'Requests and tokens (prompt + output) per minute; absent: no limit.' },
+);
+const RateLimits = Strict(
+  {
+    ...RateLimit.properties,
+    per_user: Type.Optional(RateLimit),
+    per_key: Type.Optional(RateLimit),
+    keys: Type.Optional(
+      Type.Record(Type.String({ format: 'uuid' }), RateLimit, {
+        description: 'Limits of particular virtual keys, by virtual key id (instead of `per_key`).',
+      }),
+    ),
+  },
+  {
+    title: 'RateLimits',
+    description:
+      'The tenant’s own limits, and limits applied to each of its users (`per_user`) and virtual keys (`per_key`).',
+  },
+);
+const BudgetInput = Strict(
+  {
+    id: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+      description: 'Named in the 429 it causes.',
+    }),
+    scope: StringEnum(['tenant', 'group', 'user', 'key'] as const),
+    scope_id: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description: 'The group, user or virtual key capped; absent: each one separately.',
+      }),
+    ),
+    period: StringEnum(['day', 'month'] as const, { description: 'UTC calendar day or month.' }),
+    limit_usd: Type.Number({ minimum: 0, maximum: 1e9 }),
+    mode: StringEnum(['hard', 'soft'] as const, {
+      description: '`hard` refuses calls that could pass the cap (429); `soft` only alerts.',
+    }),
+  },
+  { title: 'Budget' },
+);
+
 /** Fields a tenant admin may change (within the operator's caps). */
 const tenantFields = {
   default_model: Type.Optional(ModelName),
@@ -52,6 +99,13 @@ const operatorFields = {
     Type.Number({ minimum: 0, maximum: 1e9, description: 'Hard monthly spending cap of the tenant, US$.' }),
   ),
   parameter_caps: Type.Optional(ParameterCaps),
+  rate_limits: Type.Optional(RateLimits),
+  budgets: Type.Optional(
+    Type.Array(BudgetInput, {
+      maxItems: 100,
+      description: `Every budget of the tenant (replaces the stored list; \`monthly_budget_usd\` is the budget with id \`${'tenant-monthly'}\`).`,
+    }),
+  ),
 };
 
 export const TenantSettingsView = Type.Object(
@@ -106,6 +160,18 @@ export function toSettingsView(stored: StoredSettings): TenantSettingsView {
   if (stored.allowOperatorFallback !== undefined) view.allow_operator_fallback = stored.allowOperatorFallback;
   if (monthly && typeof monthly.limitMicros === 'number')
     view.monthly_budget_usd = monthly.limitMicros / 1_000_000;
+  const limits = stored.limits as StoredLimits | undefined;
+  if (limits) view.rate_limits = toRateLimitsView(limits);
+  if (stored.budgets && stored.budgets.length > 0) {
+    view.budgets = (stored.budgets as unknown as StoredBudget[]).map((b) => ({
+      id: b.id,
+      scope: b.scope,
+      ...(b.scopeId !== undefined ? { scope_id: b.scopeId } : {}),
+      period: b.period,
+      limit_usd: b.limitMicros / 1_000_000,
+      mode: b.mode,
+    }));
+  }
   if (caps) {
     view.parameter_caps = {
       ...(caps.maxTokens !== undefined ? { max_tokens: caps.maxTokens } : {}),
@@ -136,8 +202,28 @@ export function applySettings(stored: StoredSettings, input: SettingsInput): Sto
   if (input.allow_request_key_header !== undefined)
     next.allowRequestKeyHeader = input.allow_request_key_header;
   if (input.allow_operator_fallback !== undefined) next.allowOperatorFallback = input.allow_operator_fallback;
+  if (input.rate_limits !== undefined) next.limits = toStoredLimits(input.rate_limits);
+  if (input.budgets !== undefined) {
+    const ids = new Set<string>();
+    next.budgets = input.budgets.map((b, i) => {
+      if (ids.has(b.id)) throw badRequest(`budgets.${i}.id`, `Budget id "${b.id}" is used twice`);
+      ids.add(b.id);
+      if (b.scope === 'tenant' && b.scope_id !== undefined) {
+        throw badRequest(`budgets.${i}.scope_id`, 'A tenant budget names no scope id');
+      }
+      const budget: StoredBudget = {
+        id: b.id,
+        scope: b.scope,
+        ...(b.scope_id !== undefined ? { scopeId: b.scope_id } : {}),
+        period: b.period,
+        limitMicros: Math.round(b.limit_usd * 1_000_000),
+        mode: b.mode,
+      };
+      return budget as unknown as Record<string, unknown>;
+    });
+  }
   if (input.monthly_budget_usd !== undefined) {
-    const others = (stored.budgets ?? []).filter((b) => b.id !== MONTHLY_BUDGET_ID);
+    const others = (next.budgets ?? []).filter((b) => b.id !== MONTHLY_BUDGET_ID);
     next.budgets = [
       ...others,
       {
@@ -158,6 +244,63 @@ export function applySettings(stored: StoredSettings, input: SettingsInput): Sto
   }
   checkWithinCaps(next);
   return next;
+}
+
+interface StoredRate {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+}
+interface StoredLimits extends StoredRate {
+  perUser?: StoredRate;
+  perKey?: StoredRate;
+  keys?: Record<string, StoredRate>;
+}
+/** The limits module's `BudgetSettings` shape, as stored in `settings.budgets`. */
+interface StoredBudget {
+  id: string;
+  scope: 'tenant' | 'group' | 'user' | 'key';
+  scopeId?: string;
+  period: 'day' | 'month';
+  limitMicros: number;
+  mode: 'hard' | 'soft';
+}
+type RateView = { requests_per_minute?: number; tokens_per_minute?: number };
+
+function toStoredRate(view: RateView): StoredRate {
+  return {
+    ...(view.requests_per_minute !== undefined ? { requestsPerMinute: view.requests_per_minute } : {}),
+    ...(view.tokens_per_minute !== undefined ? { tokensPerMinute: view.tokens_per_minute } : {}),
+  };
+}
+
+function toRateView(stored: StoredRate): RateView {
+  return {
+    ...(stored.requestsPerMinute !== undefined ? { requests_per_minute: stored.requestsPerMinute } : {}),
+    ...(stored.tokensPerMinute !== undefined ? { tokens_per_minute: stored.tokensPerMinute } : {}),
+  };
+}
+
+function toStoredLimits(view: NonNullable<SettingsInput['rate_limits']>): Record<string, unknown> {
+  const limits: StoredLimits = {
+    ...toStoredRate(view),
+    ...(view.per_user ? { perUser: toStoredRate(view.per_user) } : {}),
+    ...(view.per_key ? { perKey: toStoredRate(view.per_key) } : {}),
+    ...(view.keys
+      ? { keys: Object.fromEntries(Object.entries(view.keys).map(([id, r]) => [id, toStoredRate(r)])) }
+      : {}),
+  };
+  return limits as Record<string, unknown>;
+}
+
+function toRateLimitsView(stored: StoredLimits): NonNullable<TenantSettingsView['rate_limits']> {
+  return {
+    ...toRateView(stored),
+    ...(stored.perUser ? { per_user: toRateView(stored.perUser) } : {}),
+    ...(stored.perKey ? { per_key: toRateView(stored.perKey) } : {}),
+    ...(stored.keys
+      ? { keys: Object.fromEntries(Object.entries(stored.keys).map(([id, r]) => [id, toRateView(r)])) }
+      : {}),
+  };
 }
 
 /** Throws a 400 naming the first setting that goes beyond what the operator allows. */
