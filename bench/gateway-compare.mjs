@@ -71,6 +71,13 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --server-cpus LIST           taskset CPUs of the mock, the bare proxy and the gateway (default 0)
   --no-pin                     no CPU pinning
   --log-level LEVEL            the gateway's KEYHOLD_LOG_LEVEL (default info, as shipped)
+  --store embedded|postgres|config
+                               where tenants, keys and usage live (default embedded): the embedded
+                               PGlite store, or PostgreSQL (a throwaway database on --database-url),
+                               both with key resolution from the vault, the durable usage ledger,
+                               rate limits and budgets on; or a config file (no store, no ledger)
+  --database-url URL           server for --store postgres (default postgres://postgres@127.0.0.1:5432/test)
+  --redis URL                  keep rate limits and budgets in this Redis (default: in memory)
   --cpu-prof DIR               run the gateway under node --cpu-prof, profiles written to DIR
   --json FILE                  also write every figure as JSON
   --strict                     exit 3 when a performance target is missed
@@ -91,6 +98,9 @@ const { values: a } = parseArgs({
     'server-cpus': { type: 'string', default: '0' },
     'no-pin': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
+    store: { type: 'string', default: 'embedded' },
+    'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
+    redis: { type: 'string' },
     'cpu-prof': { type: 'string' },
     json: { type: 'string' },
     strict: { type: 'boolean', default: false },
@@ -102,6 +112,7 @@ if (a.help) {
   process.exit(0);
 }
 
+if (!['embedded', 'postgres', 'config'].includes(a.store)) usageError(`unknown --store ${a.store}`);
 const SUITES = a.suite === 'all' ? ['throughput', 'rss'] : [a.suite];
 const DURATION = Number(a.duration);
 const WARMUP = Number(a.warmup);
@@ -235,6 +246,96 @@ function startBareProxy(mockUrl) {
  * gateway on it. The tenant's provider key reaches the gateway only through its environment.
  */
 async function startGateway(mockUrl, keys, label) {
+  return a.store === 'config'
+    ? startConfigGateway(mockUrl, keys, label)
+    : startStoreGateway(mockUrl, keys, label);
+}
+
+/**
+ * The gateway as a platform runs it: `keyhold serve` on a store (embedded PGlite, or a throwaway
+ * PostgreSQL database), the tenant, its encrypted credential, limits, budget and virtual key
+ * created through the admin API, usage written to the durable ledger. The limits and the budget
+ * are far above what the run can reach: they are checked and charged on every request, never hit.
+ */
+async function startStoreGateway(mockUrl, keys, label) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'keyhold-bench-'));
+  const operatorToken = `kh-bench-operator-${randomBytes(16).toString('hex')}`;
+  const env = { KEYHOLD_OPERATOR_TOKEN: operatorToken, KEYHOLD_LEDGER_DIR: path.join(dir, 'ledger') };
+  let dropDatabase = async () => {};
+  if (a.store === 'postgres') {
+    const { default: pg } = await import('pg');
+    const name = `keyhold_bench_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: a['database-url'] });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(a['database-url']);
+    url.pathname = `/${name}`;
+    env.DATABASE_URL = url.toString();
+    // A throwaway master key for the throwaway database (`version:base64`, see README).
+    env.KEYHOLD_MASTER_KEYS = `1:${randomBytes(32).toString('base64')}`;
+    dropDatabase = async () => {
+      const c = new pg.Client({ connectionString: a['database-url'] });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    };
+  }
+  if (a.redis) env.REDIS_URL = a.redis;
+  const started = await spawnGateway(['--data-dir', path.join(dir, 'data')], env, dir, label);
+  const admin = async (method, route, body, headers = {}) => {
+    const res = await fetch(`${started.url}${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${operatorToken}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = await res.json().catch(() => undefined);
+    if (!res.ok) throw new Error(`admin ${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  await admin('PUT', '/api/v1/egress/allow-list', { hosts: ['127.0.0.1'] });
+  const huge = 1_000_000_000;
+  const tenant = await admin('POST', '/api/v1/tenants', {
+    name: 'Benchmark tenant',
+    settings: {
+      rate_limits: {
+        requests_per_minute: huge,
+        tokens_per_minute: huge,
+        per_key: { requests_per_minute: huge, tokens_per_minute: huge },
+      },
+      budgets: [{ id: 'bench-daily', scope: 'tenant', period: 'day', limit_usd: 1e9, mode: 'hard' }],
+      monthly_budget_usd: 1e9,
+    },
+    credential: { provider: 'openai-compatible', apiKey: keys.tenant, baseURL: `${mockUrl}/v1` },
+  });
+  const vk = await admin(
+    'POST',
+    '/api/v1/virtual-keys',
+    { name: 'bench' },
+    { 'x-keyhold-tenant': tenant.id },
+  );
+  const key = vk.key;
+  if (typeof key !== 'string') throw new Error('the admin API returned no virtual key');
+  log(
+    `gateway store: ${a.store}${a.redis ? ', limits in Redis' : ', limits in memory'}, tenant ${tenant.id}`,
+  );
+  const stopOwn = started.stop;
+  return {
+    ...started,
+    virtualKey: key,
+    model: 'openai-compatible/gpt-4o-mini',
+    stop: async () => {
+      await stopOwn();
+      await dropDatabase();
+    },
+  };
+}
+
+async function startConfigGateway(mockUrl, keys, label) {
   const { generateVirtualKey } = await import(pathToFileURL(VIRTUAL_KEY_MODULE).href);
   const vk = generateVirtualKey();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'keyhold-bench-'));
@@ -260,6 +361,17 @@ async function startGateway(mockUrl, keys, label) {
     ],
   };
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  const started = await spawnGateway(
+    ['--config', configPath],
+    { KEYHOLD_BENCH_OPENAI_KEY: keys.tenant },
+    dir,
+    label,
+  );
+  return { ...started, virtualKey: vk.key, model: 'gpt-4o-mini' };
+}
+
+/** Starts `keyhold serve` (pinned like the other servers) and waits until `/readyz` answers. */
+async function spawnGateway(serveArgs, env, dir, label) {
   const port = await freePort();
   const logPath = path.join(dir, `gateway-${label}.log`);
   const out = openSync(logPath, 'a');
@@ -268,14 +380,14 @@ async function startGateway(mockUrl, keys, label) {
     mkdirSync(a['cpu-prof'], { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(a['cpu-prof'])}`);
   }
-  const args = [...nodeArgs, GATEWAY_MAIN, 'serve', '--config', configPath, '--port', String(port)];
+  const args = [...nodeArgs, GATEWAY_MAIN, 'serve', ...serveArgs, '--port', String(port)];
   const cmd =
     TASKSET && a['server-cpus']
       ? ['taskset', ['-c', a['server-cpus'], process.execPath, ...args]]
       : [process.execPath, args];
   const child = spawn(cmd[0], cmd[1], {
     stdio: ['ignore', out, out],
-    env: { ...process.env, KEYHOLD_BENCH_OPENAI_KEY: keys.tenant, KEYHOLD_LOG_LEVEL: a['log-level'] },
+    env: { ...process.env, ...env, KEYHOLD_LOG_LEVEL: a['log-level'] },
   });
   closeSync(out);
   children.add(child);
@@ -292,8 +404,8 @@ async function startGateway(mockUrl, keys, label) {
     if (Date.now() > deadline) throw new Error(`gateway not ready after 30 s; see ${logPath}`);
     await sleep(100);
   }
-  log(`gateway: pid ${child.pid} at ${url} (config ${configPath}, log ${logPath})`);
-  return { child, pid: child.pid, url, virtualKey: vk.key, logPath };
+  log(`gateway: pid ${child.pid} at ${url} (files in ${dir}, log ${logPath})`);
+  return { child, pid: child.pid, url, logPath, stop: () => stop(child) };
 }
 
 function stop(child) {
@@ -316,9 +428,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const sha256 = (s) => createHash('sha256').update(s).digest('hex');
 
-function requestBody(mode) {
+function requestBody(mode, model = 'gpt-4o-mini') {
   return JSON.stringify({
-    model: 'gpt-4o-mini',
+    model,
     messages: [
       { role: 'system', content: 'You are a terse assistant.' },
       { role: 'user', content: 'Write one sentence about foxes.' },
@@ -355,7 +467,7 @@ function checkResponse(mode, status, text) {
 
 /** One request on `agent`; resolves with status, text, time to first event (streams) and total. */
 function oneRequest(agent, target, mode) {
-  const body = requestBody(mode);
+  const body = requestBody(mode, target.model);
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     let ttfb = null;
@@ -447,7 +559,7 @@ async function loadRun(target, mode, connections, mock, minBytes) {
     url: `${target.url}/v1/chat/completions`,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...target.headers },
-    body: requestBody(mode),
+    body: requestBody(mode, target.model),
     connections,
     pipelining: 1,
     timeout: 10,
@@ -535,6 +647,7 @@ async function throughputSuite(keys) {
       name: 'gateway',
       url: gw.url,
       headers: { authorization: `Bearer ${gw.virtualKey}` },
+      model: gw.model,
       pid: gw.pid,
       keys,
     },
@@ -612,7 +725,7 @@ async function throughputSuite(keys) {
       };
     }
   }
-  await Promise.all([stop(gw.child), stop(bare.child), stop(mock.child)]);
+  await Promise.all([gw.stop(), stop(bare.child), stop(mock.child)]);
   return out;
 }
 
@@ -627,7 +740,7 @@ async function throughputSuite(keys) {
  */
 async function openStreams(target, n, mock, proxyPid, openDeadlineMs) {
   const OPEN_WINDOW = 256;
-  const body = requestBody('stream');
+  const body = requestBody('stream', target.model);
   let launched = 0;
   let firstEvents = 0;
   let finished = 0;
@@ -795,12 +908,12 @@ async function rssSuite(keys) {
     keys.virtual = gw.virtualKey;
     out[name] = await rssFor(
       name,
-      { name, url: gw.url, headers: { authorization: `Bearer ${gw.virtualKey}` } },
+      { name, url: gw.url, model: gw.model, headers: { authorization: `Bearer ${gw.virtualKey}` } },
       gw.pid,
       mock,
       keys,
     );
-    await stop(gw.child);
+    await gw.stop();
   }
   await stop(mock.child);
   return out;
@@ -819,6 +932,11 @@ function printReport(report) {
   lines.push('');
   lines.push(
     `Keyhold gateway vs bare proxy vs direct — ${report.startedAt}, node ${process.version}, ${os.cpus().length} CPUs, pinning ${JSON.stringify(pinning)}`,
+  );
+  lines.push(
+    a.store === 'config'
+      ? 'gateway: config-file directory (no store, no usage ledger, no limits or budgets)'
+      : `gateway: ${a.store === 'postgres' ? 'PostgreSQL' : 'embedded PGlite'} store — virtual key auth, key from the vault, usage to the durable ledger, rate limits (tenant + per key) and budgets (daily + monthly) ${a.redis ? 'in Redis' : 'in memory'}, all checked on every request`,
   );
   const misses = [];
   if (report.throughput) {
