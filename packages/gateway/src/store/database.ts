@@ -42,7 +42,13 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       // The URL may carry a password: the message does not repeat it.
       throw new Error('The database URL must start with postgres:// or postgresql://');
     }
-    const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10 });
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.maxConnections ?? 10,
+      // A server that silently drops packets must fail a query (and the ledger's health check,
+      // readiness, startup) within seconds rather than hang it on the OS's TCP timeout.
+      connectionTimeoutMillis: 10_000,
+    });
     // An idle connection the server drops (restart, failover, admin termination) is an 'error'
     // event on the pool; unhandled it would crash the process. The pool discards that client and
     // the next query opens a new one, so there is nothing else to do.
