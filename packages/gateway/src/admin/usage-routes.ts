@@ -196,8 +196,11 @@ async function scopeOf(
   return { tenantId: principal.tenantId, ...(userId ? { userId } : {}) };
 }
 
-/** Totals, models by cost, and every day of `[from, to)` (zeros where nothing was used). */
-function meteringBreakdown(result: UsageResult, from: Date, to: Date) {
+/**
+ * The metering report's sums out of a `day, provider, model` grouping: totals, models by cost, and
+ * every day of `[from, to)` (zeros where nothing was used).
+ */
+export function meteringBreakdown(result: UsageResult, from: Date, to: Date) {
   const byModel = new Map<string, { provider: string; model: string; totals: UsageTotals }>();
   const byDay = new Map<string, UsageTotals>(daysBetween(from, to).map((d) => [d, emptyTotals()]));
   for (const g of result.groups) {
