@@ -28,6 +28,12 @@ export {
 export { createLogger, type LoggerOptions, REDACTED_PATHS } from './http/logger.js';
 export type { Problem } from './http/problem.js';
 export {
+  BUDGET_ALERT_ACTION,
+  BUDGET_ALERT_ACTOR,
+  type BudgetAlertAuditorOptions,
+  createBudgetAlertAuditor,
+} from './limits/budget-alert-auditor.js';
+export {
   BUDGET_ALERT_EVENT,
   budgetAlertPayload,
   createBudgetAlertNotifier,

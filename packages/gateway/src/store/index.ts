@@ -25,6 +25,18 @@ export {
   toTenantSettings,
   toVirtualKeyRecord,
 } from './to-directory-records.js';
+export {
+  isUsageDimension,
+  queryUsage,
+  summarizeCredentialUsage,
+  USAGE_DIMENSIONS,
+  type UsageDimension,
+  type UsageFilter,
+  type UsageGroup,
+  type UsageQuery,
+  type UsageResult,
+  type UsageTotals,
+} from './usage-queries.js';
 export * from './users.js';
 export * from './vault-keys.js';
 export * from './virtual-keys.js';
