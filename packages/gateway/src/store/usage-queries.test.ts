@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertUsageBatch } from '../metering/ledger/insert-usage-batch.js';
+import type { UsageRow } from '../metering/ledger/to-usage-row.js';
 import type { Database } from './database.js';
 import { withTenant } from './tenant-scope.js';
 import { BACKENDS, openTestDatabase } from './testing/backends.js';
@@ -297,6 +299,55 @@ for (const backend of BACKENDS) {
         groupBy: [],
       });
       expect(none).toEqual({ groups: [], totals: zero(), truncated: false });
+    });
+
+    it('agrees with the rollup the ledger writer maintains, batch by batch, replays included', async () => {
+      const writer = await openTestDatabase(backend);
+      try {
+        const rows: UsageRow[] = events.map((e) => ({
+          request_id: e.requestId,
+          attempt: e.attempt,
+          tenant_id: e.tenantId,
+          user_id: e.userId,
+          virtual_key_id: e.virtualKeyId,
+          credential_id: e.credentialId,
+          key_source: e.keySource,
+          provider: e.provider,
+          model: e.model,
+          operation: e.operation,
+          input_tokens: e.inputTokens,
+          output_tokens: e.outputTokens,
+          cached_input_tokens: e.cachedInputTokens,
+          cache_write_input_tokens: e.cacheWriteInputTokens,
+          reasoning_tokens: e.reasoningTokens,
+          cost_micros: e.costMicros,
+          priced: e.priced,
+          estimated: e.estimated,
+          latency_ms: e.latencyMs,
+          status: e.status,
+          error_class: e.errorClass,
+          upstream_status: e.upstreamStatus,
+          occurred_at: e.occurredAt.toISOString(),
+        }));
+        for (let i = 0; i < rows.length; i += 97) await insertUsageBatch(writer.db, rows.slice(i, i + 97));
+        await insertUsageBatch(writer.db, rows.slice(0, 150));
+        const from = new Date('2026-02-26T06:30:00Z');
+        const to = new Date('2026-03-03T18:00:00Z');
+        for (const groupBy of [
+          ['day', 'model'],
+          ['user', 'credential', 'key_source'],
+        ] as UsageDimension[][]) {
+          const got = await withTenant(writer.db, acme.id, (trx) =>
+            queryUsage(trx, { tenantId: acme.id, from, to, groupBy }),
+          );
+          const want = expected(events, from, to, groupBy, (e) => e.tenantId === acme.id);
+          expect(
+            new Map(got.groups.map((g) => [JSON.stringify(groupBy.map((d) => g.key[d] ?? null)), g.totals])),
+          ).toEqual(want);
+        }
+      } finally {
+        await writer.close();
+      }
     });
 
     it('summarises usage per credential from the rollup', async () => {
