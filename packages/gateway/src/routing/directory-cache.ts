@@ -1,4 +1,4 @@
-import type { Directory, DirectoryChange } from './directory.js';
+import type { CredentialRecord, Directory, DirectoryChange } from './directory.js';
 
 export interface DirectoryCacheOptions {
   /** How long a looked-up record is trusted without a change notice (ms). Default 30 s. */
@@ -26,9 +26,13 @@ export function createDirectoryCache(directory: Directory, options: DirectoryCac
     user: new Map<string, Entry<unknown>>(),
     memberships: new Map<string, Entry<unknown>>(),
     key: new Map<string, Entry<unknown>>(),
-    credentials: new Map<string, Entry<unknown>>(),
     operator: new Map<string, Entry<unknown>>(),
   };
+  // Credentials by tenant, then provider: the hot path looks up two strings it already holds
+  // (no key to build and hash per request), and a tenant's change notice drops one entry
+  // instead of scanning every cached key.
+  const credentials = new Map<string, Map<string, Entry<CredentialRecord[]>>>();
+  let credentialEntries = 0;
 
   function cached<T>(table: Map<string, Entry<unknown>>, key: string, load: () => Promise<T>): Promise<T> {
     const now = Date.now();
@@ -40,6 +44,36 @@ export function createDirectoryCache(directory: Directory, options: DirectoryCac
     if (table.size >= max) table.delete(table.keys().next().value as string);
     table.set(key, { value, expires: now + ttl });
     return value;
+  }
+
+  function cachedCredentials(tenantId: string, provider: string): Promise<CredentialRecord[]> {
+    const now = Date.now();
+    let byProvider = credentials.get(tenantId);
+    const hit = byProvider?.get(provider);
+    if (hit && hit.expires > now) return hit.value;
+    const value = directory.listCredentials(tenantId, provider);
+    value.catch(() => {
+      const current = credentials.get(tenantId);
+      if (current?.get(provider)?.value === value) {
+        current.delete(provider);
+        credentialEntries--;
+      }
+    });
+    if (byProvider === undefined) {
+      if (credentialEntries >= max) dropCredentials(credentials.keys().next().value as string);
+      byProvider = new Map();
+      credentials.set(tenantId, byProvider);
+    }
+    if (!byProvider.has(provider)) credentialEntries++;
+    byProvider.set(provider, { value, expires: now + ttl });
+    return value;
+  }
+
+  function dropCredentials(tenantId: string): void {
+    const byProvider = credentials.get(tenantId);
+    if (byProvider === undefined) return;
+    credentialEntries -= byProvider.size;
+    credentials.delete(tenantId);
   }
 
   function dropPrefix(table: Map<string, Entry<unknown>>, prefix: string): void {
@@ -57,13 +91,15 @@ export function createDirectoryCache(directory: Directory, options: DirectoryCac
         tables.key.delete(change.hash);
         break;
       case 'credentials':
-        dropPrefix(tables.credentials, `${change.tenantId}\u0000`);
+        dropCredentials(change.tenantId);
         break;
       case 'operator-keys':
         tables.operator.clear();
         break;
       case 'all':
         for (const table of Object.values(tables)) table.clear();
+        credentials.clear();
+        credentialEntries = 0;
         break;
     }
   }
@@ -77,14 +113,14 @@ export function createDirectoryCache(directory: Directory, options: DirectoryCac
     listMemberships: (t, u) =>
       cached(tables.memberships, `${t}\u0000${u}`, () => directory.listMemberships(t, u)),
     findVirtualKey: (hash) => cached(tables.key, hash, () => directory.findVirtualKey(hash)),
-    listCredentials: (t, p) =>
-      cached(tables.credentials, `${t}\u0000${p}`, () => directory.listCredentials(t, p)),
+    listCredentials: cachedCredentials,
     listOperatorKeys: (p) => cached(tables.operator, p, () => directory.listOperatorKeys(p)),
     open: (ref) => directory.open(ref),
     subscribe: directory.subscribe?.bind(directory),
     async close() {
       unsubscribe?.();
       for (const table of Object.values(tables)) table.clear();
+      credentials.clear();
       await directory.close?.();
     },
   };

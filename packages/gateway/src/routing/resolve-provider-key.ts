@@ -51,28 +51,15 @@ export async function resolveProviderKey(input: ResolveProviderKeyInput): Promis
     const records = await directory.listCredentials(caller.tenant.id, provider);
     if (records.length > 0) {
       if (caller.user) {
-        const userId = caller.user.id;
-        const decided = decide(
-          records.filter((r) => r.owner.kind === 'user' && r.owner.id === userId),
-          operation,
-          'user',
-        );
+        const decided = decide(records, 'user', caller.user.id, operation);
         if (decided) return decided;
       }
       for (const membership of caller.memberships) {
         if (!membership.useCredentials) continue;
-        const decided = decide(
-          records.filter((r) => r.owner.kind === 'group' && r.owner.id === membership.groupId),
-          operation,
-          'group',
-        );
+        const decided = decide(records, 'group', membership.groupId, operation);
         if (decided) return decided;
       }
-      const decided = decide(
-        records.filter((r) => r.owner.kind === 'tenant' && r.owner.id === caller.tenant.id),
-        operation,
-        'tenant',
-      );
+      const decided = decide(records, 'tenant', caller.tenant.id, operation);
       if (decided) return decided;
     }
   }
@@ -98,26 +85,44 @@ export async function resolveProviderKey(input: ResolveProviderKeyInput): Promis
   );
 }
 
-/** A link's verdict: undefined when it holds nothing for this provider and operation. */
+/**
+ * A link's verdict: undefined when the owner holds nothing for this provider and operation.
+ * One pass, no intermediate arrays: this runs on every request.
+ */
 function decide(
-  records: CredentialRecord[],
-  operation: Operation,
+  records: readonly CredentialRecord[],
   source: 'user' | 'group' | 'tenant',
+  ownerId: string,
+  operation: Operation,
 ): Outcome<KeyChoice> | undefined {
-  const candidates = pickByPurpose(records, operation);
-  if (!candidates) return undefined;
-  const active = candidates.find((r) => r.status === 'active');
+  let exact: CredentialRecord | undefined;
+  let exactActive: CredentialRecord | undefined;
+  let any: CredentialRecord | undefined;
+  let anyActive: CredentialRecord | undefined;
+  for (const r of records) {
+    if (r.owner.kind !== source || r.owner.id !== ownerId) continue;
+    if (r.purpose === operation) {
+      exact ??= r;
+      if (exactActive === undefined && r.status === 'active') exactActive = r;
+    } else if (r.purpose === 'any') {
+      any ??= r;
+      if (anyActive === undefined && r.status === 'active') anyActive = r;
+    }
+  }
+  // Credentials for the exact operation, when there are any, decide alone (see pickByPurpose).
+  const first = exact ?? any;
+  if (first === undefined) return undefined;
+  const active = exact !== undefined ? exactActive : anyActive;
   if (active) {
     return {
       ok: true,
       value: { source, ref: { kind: 'credential', id: active.id }, credentialId: active.id },
     };
   }
-  const status = candidates[0]!.status;
   return refuse(
     401,
-    status === 'revoked' ? 'provider_credential_revoked' : 'provider_credential_invalid',
-    `The ${source} credential ${candidates[0]!.id} for provider "${candidates[0]!.provider}" is ${status}`,
+    first.status === 'revoked' ? 'provider_credential_revoked' : 'provider_credential_invalid',
+    `The ${source} credential ${first.id} for provider "${first.provider}" is ${first.status}`,
   );
 }
 

@@ -4,6 +4,11 @@ import type { Schema } from './schema.js';
 export interface CredentialTouches {
   /** Records that a credential served a call now. Never waits, never throws. */
   touch(credentialId: string): void;
+  /**
+   * Counts the batches handed to the database. A credential touched once in the current
+   * generation need not be touched again until it changes: the batch writes one time for all.
+   */
+  readonly generation: number;
   /** Writes what is pending now (tests, shutdown). */
   flush(): Promise<void>;
   /** Flushes and stops the timer. */
@@ -19,16 +24,21 @@ export function createCredentialTouches(
   db: Kysely<Schema>,
   options: { intervalMs?: number; onError?: (error: unknown) => void } = {},
 ): CredentialTouches {
-  let pending = new Map<string, Date>();
+  // Epoch milliseconds: a touch on the request path allocates nothing but the map entry.
+  let pending = new Map<string, number>();
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
+  let generation = 0;
 
   const flush = (): Promise<void> => {
     if (pending.size === 0) return writing;
     const batch = pending;
     pending = new Map();
+    generation++;
     // One timestamp per batch: the newest use of any credential in it.
-    const at = new Date(Math.max(...[...batch.values()].map((d) => d.getTime())));
+    let newest = 0;
+    for (const time of batch.values()) if (time > newest) newest = time;
+    const at = new Date(newest);
     const ids = [...batch.keys()];
     writing = writing
       .then(async () => {
@@ -49,7 +59,10 @@ export function createCredentialTouches(
 
   return {
     touch(credentialId) {
-      if (!closed) pending.set(credentialId, new Date());
+      if (!closed) pending.set(credentialId, Date.now());
+    },
+    get generation() {
+      return generation;
     },
     flush,
     async close() {

@@ -84,7 +84,8 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
   const ttl = options.sealedTtlMs ?? 30_000;
   const report = (error: unknown) =>
     options.onError?.(error instanceof Error ? error : new Error('directory background work failed'));
-  const sealed = new Map<string, { row: SealedRow; expires: number }>();
+  // `touched`: the touch generation this row's last use was recorded in (see `open`).
+  const sealed = new Map<string, { row: SealedRow; expires: number; touched: number }>();
   const listeners = new Set<(change: DirectoryChange) => void>();
   const touches: CredentialTouches = createCredentialTouches(db, {
     ...(options.touchIntervalMs !== undefined ? { intervalMs: options.touchIntervalMs } : {}),
@@ -93,7 +94,7 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
 
   const remember = (row: SealedRow) => {
     if (sealed.size >= 100_000) sealed.delete(sealed.keys().next().value as string);
-    sealed.set(row.id, { row: sealedOf(row), expires: Date.now() + ttl });
+    sealed.set(row.id, { row: sealedOf(row), expires: Date.now() + ttl, touched: -1 });
   };
 
   const forget = (change: DirectoryChange) => {
@@ -137,11 +138,6 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
     UUID.test(tenantId) ? withTenant(db, tenantId, fn) : empty;
 
   const loadSealed = async (ref: CredentialRef): Promise<SealedRow | undefined> => {
-    const hit = sealed.get(ref.id);
-    if (hit && hit.expires > Date.now()) {
-      // A ref names its kind: an operator ref never opens a tenant's credential, nor the reverse.
-      return (hit.row.ownerKind === 'operator') === (ref.kind === 'operator') ? hit.row : undefined;
-    }
     if (!UUID.test(ref.id)) return undefined;
     // System scope: the ref comes from this directory's own listings, not from a client.
     let query = db
@@ -231,14 +227,28 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
     },
 
     async open(ref): Promise<Credential> {
-      const row = await loadSealed(ref);
+      // A warm request finds the row remembered: no await before the decryption.
+      const hit = sealed.get(ref.id);
+      const fresh = hit !== undefined && hit.expires > Date.now() ? hit : undefined;
+      // A ref names its kind: an operator ref never opens a tenant's credential, nor the reverse.
+      const row = fresh
+        ? (fresh.row.ownerKind === 'operator') === (ref.kind === 'operator')
+          ? fresh.row
+          : undefined
+        : await loadSealed(ref);
       if (!row) throw new NotFoundError(`Credential ${ref.id} no longer exists`);
       if (row.status !== 'active') {
         // The listing the caller chose from was stale: never serve a revoked or invalid key.
         throw new AuthenticationError(`Credential ${row.id} is ${row.status}`, { provider: row.provider });
       }
       const credential = vault.open(row);
-      touches.touch(row.id);
+      // Last use is written in batches with one time per batch: a row already recorded in the
+      // pending batch needs no second entry (a hash-table write saved on every warm request).
+      const entry = fresh ?? sealed.get(row.id);
+      if (entry === undefined || entry.touched !== touches.generation) {
+        touches.touch(row.id);
+        if (entry) entry.touched = touches.generation;
+      }
       return credential;
     },
 

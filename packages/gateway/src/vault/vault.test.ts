@@ -129,6 +129,29 @@ describe('vault', () => {
     expectVaultError(() => vault.open(rowOf(b, blob.subarray(0, 20))), 'ciphertext_malformed');
   });
 
+  it('a row opened before (its split blob and associated data remembered) still fails once altered', () => {
+    const apiKey = canaryKey();
+    const b = binding();
+    const blob = Buffer.from(vault.seal(b, { apiKey }).ciphertext);
+    for (const i of [0, 1, HEADER_LENGTH, HEADER_LENGTH + IV_LENGTH, blob.length - 1]) {
+      const row = rowOf(b, Buffer.from(blob));
+      expect(vault.open(row).secrets.apiKey?.reveal()).toBe(apiKey);
+      // In place, on the very object opened before.
+      row.ciphertext[i] = row.ciphertext[i]! ^ 0x01;
+      expect(() => vault.open(row), `byte ${i}`).toThrow(VaultError);
+    }
+    // The same row object given another binding, or another blob object: checked again.
+    const row = rowOf(b, blob);
+    expect(() => vault.open(row)).not.toThrow();
+    const moved = row as { -readonly [K in keyof SealedCredential]: SealedCredential[K] };
+    moved.id = randomUUID();
+    expectVaultError(() => vault.open(moved), 'decrypt_failed');
+    moved.id = b.credentialId;
+    expect(() => vault.open(moved)).not.toThrow();
+    moved.ciphertext = vault.seal(binding(), { apiKey }).ciphertext;
+    expectVaultError(() => vault.open(moved), 'decrypt_failed');
+  });
+
   it('fails under the wrong key with a message naming the version only', () => {
     const b = binding();
     const sealed = vault.seal(b, { apiKey: canaryKey() });
