@@ -10,7 +10,13 @@ import { generateVirtualKey } from '../src/auth/virtual-key.js';
 import { createGateway, type Gateway } from '../src/create-gateway.js';
 import { createLogger } from '../src/http/logger.js';
 import type { DirectoryChange } from '../src/routing/directory.js';
-import { setCredentialStatus, tenantOwner, userOwner } from '../src/store/credentials.js';
+import {
+  deleteCredential,
+  operatorOwner,
+  setCredentialStatus,
+  tenantOwner,
+  userOwner,
+} from '../src/store/credentials.js';
 import { changeSourceOf, notifyDirectoryChange } from '../src/store/directory-changes.js';
 import type { Schema } from '../src/store/schema.js';
 import { createStoreDirectory, type StoreDirectory } from '../src/store/store-directory.js';
@@ -37,15 +43,21 @@ for (const backend of BACKENDS) {
     const logs: string[] = [];
     const tenantKey = canaryKey('sk-store-tenant');
     const userKey = canaryKey('sk-store-user');
+    const operatorKey = canaryKey('sk-store-op');
+    const operatorChatKey = canaryKey('sk-store-opchat');
+    let operatorAnyId: string;
+    let vault: ReturnType<typeof createVault>;
     let tenantId: string;
     let userCredentialId: string;
     const virtualKeys = { tenant: generateVirtualKey(), user: generateVirtualKey() };
+    // A tenant with no credential of its own, served by the operator's key.
+    const soloKey = generateVirtualKey();
 
     beforeAll(async () => {
       upstream = await startUpstream((r, res) => openai.handle(r, res));
       database = await openTestDatabase(backend);
       const { db } = database;
-      const vault = createVault({ keyring: createKeyring([{ version: 1, key: randomBytes(32) }]) });
+      vault = createVault({ keyring: createKeyring([{ version: 1, key: randomBytes(32) }]) });
       await checkKeyring(db, vault.keyring);
       const tenant = await createTenant(db, { name: 'acme', settings: { defaultModel: MODEL } });
       tenantId = tenant.id;
@@ -77,6 +89,26 @@ for (const backend of BACKENDS) {
           name,
         });
       }
+      const solo = await createTenant(db, {
+        name: 'solo',
+        settings: { defaultModel: MODEL, allowOperatorFallback: true },
+      });
+      await createVirtualKey(db, {
+        tenantId: solo.id,
+        keyHash: soloKey.hash,
+        prefix: soloKey.prefix,
+        hint: soloKey.hint,
+        name: 'solo',
+      });
+      operatorAnyId = (
+        await storeCredential(db, vault, {
+          owner: operatorOwner(),
+          provider: 'openai',
+          purpose: 'any',
+          secrets: { apiKey: operatorKey },
+          fields,
+        })
+      ).id;
       directory = createStoreDirectory({
         db,
         vault,
@@ -216,9 +248,57 @@ for (const backend of BACKENDS) {
       expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('revoked_api_key');
     });
 
+    it('an invalid or revoked operator key is an error, never skipped for another operator key', async () => {
+      const ask = async () => {
+        const before = upstream.requests.length;
+        const res = await fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${soloKey.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }] }),
+        });
+        const body = (await res.json()) as { error?: { code: string; message: string } };
+        const sent = upstream.requests.slice(before).map((r) => openai.keyOf(r));
+        return {
+          status: res.status,
+          source: res.headers.get('x-keyhold-key-source'),
+          code: body.error?.code,
+          sent,
+        };
+      };
+      expect(await ask()).toMatchObject({ status: 200, source: 'operator', sent: [operatorKey] });
+
+      // A chat-only operator key outranks the `any` one for chat calls: once it is invalid, chat
+      // calls are refused rather than paid with the other key.
+      let chatId = '';
+      await change(
+        async (trx) => {
+          chatId = (
+            await storeCredential(trx, vault, {
+              owner: operatorOwner(),
+              provider: 'openai',
+              purpose: 'chat',
+              secrets: { apiKey: operatorChatKey },
+              fields: openai.fields(upstream.url),
+            })
+          ).id;
+          await setCredentialStatus(trx, chatId, 'invalid');
+        },
+        { kind: 'operator-keys' },
+      );
+      expect(await ask()).toMatchObject({ status: 401, code: 'provider_credential_invalid', sent: [] });
+      await change((trx) => setCredentialStatus(trx, chatId, 'revoked'), { kind: 'operator-keys' });
+      expect(await ask()).toMatchObject({ status: 401, code: 'provider_credential_revoked', sent: [] });
+      await change((trx) => deleteCredential(trx, chatId), { kind: 'operator-keys' });
+      expect(await ask()).toMatchObject({ status: 200, source: 'operator', sent: [operatorKey] });
+      // The only operator key, invalid: the error names it, not a missing key.
+      await change((trx) => setCredentialStatus(trx, operatorAnyId, 'invalid'), { kind: 'operator-keys' });
+      const refused = await ask();
+      expect(refused).toMatchObject({ status: 401, code: 'provider_credential_invalid', sent: [] });
+    });
+
     it('no provider key reached the logs', () => {
       expect(logs.length).toBeGreaterThan(0);
-      expectNoKeyIn(logs.join('\n'), tenantKey, userKey);
+      expectNoKeyIn(logs.join('\n'), tenantKey, userKey, operatorKey, operatorChatKey);
     });
   });
 }

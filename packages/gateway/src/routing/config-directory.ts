@@ -72,6 +72,7 @@ export function createConfigDirectory(
       id: op.id,
       provider: op.provider,
       purpose: op.purpose ?? 'any',
+      status: op.status ?? 'active',
       hint: hintOfSecrets(op.secrets, env),
       fields: op.fields ?? {},
     };

@@ -11,6 +11,11 @@ import { parse as parseYaml } from 'yaml';
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' });
 const Operation = Type.Union([Type.Literal('chat'), Type.Literal('embedding')]);
 const Purpose = Type.Union([Type.Literal('any'), Operation]);
+const CredentialStatus = Type.Union([
+  Type.Literal('active'),
+  Type.Literal('invalid'),
+  Type.Literal('revoked'),
+]);
 
 export const SecretValueSchema = Type.Union([
   Type.String({ minLength: 1 }),
@@ -97,9 +102,7 @@ const CredentialSchema = Type.Object(
     ),
     provider: Type.String({ minLength: 1 }),
     purpose: Type.Optional(Purpose),
-    status: Type.Optional(
-      Type.Union([Type.Literal('active'), Type.Literal('invalid'), Type.Literal('revoked')]),
-    ),
+    status: Type.Optional(CredentialStatus),
     secrets: Type.Optional(Secrets),
     fields: Type.Optional(Fields),
   },
@@ -220,6 +223,7 @@ export const GatewayConfigSchema = Type.Object(
             id: Id,
             provider: Type.String({ minLength: 1 }),
             purpose: Type.Optional(Purpose),
+            status: Type.Optional(CredentialStatus),
             secrets: Type.Optional(Secrets),
             fields: Type.Optional(Fields),
           },

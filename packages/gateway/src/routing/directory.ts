@@ -149,11 +149,15 @@ export interface CredentialRecord {
   fields: Readonly<Record<string, string>>;
 }
 
-/** A key of the operator's, used per deployment mode and tenant policy. */
+/**
+ * A key of the operator's, used per deployment mode and tenant policy. Like a tenant's, an
+ * invalid or revoked one is an error when it is the key the chain would use, never skipped.
+ */
 export interface OperatorKeyRecord {
   id: string;
   provider: string;
   purpose: CredentialPurpose;
+  status: CredentialStatus;
   hint: string;
   fields: Readonly<Record<string, string>>;
 }
@@ -179,6 +183,7 @@ export interface Directory {
   findVirtualKey(hash: string): Promise<VirtualKeyRecord | undefined>;
   /** Every credential of the tenant, its groups and its users, for one provider, in any status. */
   listCredentials(tenantId: string, provider: string): Promise<CredentialRecord[]>;
+  /** The operator's keys for one provider, in any status. */
   listOperatorKeys(provider: string): Promise<OperatorKeyRecord[]>;
   /**
    * Decrypts / reads a credential's secrets for one call. The caller drops the result when the

@@ -67,13 +67,22 @@ export async function resolveProviderKey(input: ResolveProviderKeyInput): Promis
   const byo = settings.mandatoryByo?.includes(operation) ?? false;
   const operatorAllowed = mode === 'single' || (mode === 'shared' && settings.allowOperatorFallback && !byo);
   if (operatorAllowed && !(mode === 'single' && byo)) {
-    const operatorKeys = await directory.listOperatorKeys(provider);
-    const chosen = pickByPurpose(operatorKeys, operation)?.[0];
-    if (chosen) {
-      return {
-        ok: true,
-        value: { source: 'operator', ref: { kind: 'operator', id: chosen.id }, credentialId: chosen.id },
-      };
+    const candidates = pickByPurpose(await directory.listOperatorKeys(provider), operation);
+    if (candidates) {
+      const chosen = candidates.find((k) => k.status === 'active');
+      if (chosen) {
+        return {
+          ok: true,
+          value: { source: 'operator', ref: { kind: 'operator', id: chosen.id }, credentialId: chosen.id },
+        };
+      }
+      // The operator's key for this call is invalid or revoked: say so, rather than "no key".
+      const first = candidates[0]!;
+      return refuse(
+        401,
+        first.status === 'revoked' ? 'provider_credential_revoked' : 'provider_credential_invalid',
+        `The operator credential for provider "${first.provider}" is ${first.status}`,
+      );
     }
   }
   return refuse(

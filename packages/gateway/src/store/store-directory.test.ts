@@ -245,9 +245,11 @@ for (const backend of BACKENDS) {
       for (const key of Object.values(f.keys)) expectNoKeyIn(allRenderings(records), key);
     });
 
-    it('offers only active operator keys', async () => {
-      expect((await directory.listOperatorKeys('openai')).map((k) => k.id)).toEqual([
-        f.credentialIds.operator,
+    it('lists operator keys in every status, so an unusable one stops the chain', async () => {
+      const keys = await directory.listOperatorKeys('openai');
+      expect(keys.map((k) => [k.id, k.purpose, k.status])).toEqual([
+        [f.credentialIds.operator, 'any', 'active'],
+        [f.credentialIds.revokedOp, 'chat', 'revoked'],
       ]);
       expect(await directory.listOperatorKeys('anthropic')).toEqual([]);
     });

@@ -217,8 +217,7 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
         .selectAll()
         .where('ownerKind', '=', 'operator')
         .where('provider', '=', provider)
-        // An operator key has no status in the directory's record: only active ones are offered.
-        .where('status', '=', 'active')
+        // Every status: an invalid or revoked key must stop the chain, not be skipped.
         .orderBy('purpose')
         .orderBy('id')
         .execute();

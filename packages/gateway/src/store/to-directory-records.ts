@@ -155,6 +155,7 @@ export function toOperatorKeyRecord(row: CredentialMetadata): OperatorKeyRecord 
     id: row.id,
     provider: row.provider,
     purpose: row.purpose,
+    status: row.status,
     hint: row.hint,
     fields: row.fields ?? {},
   };
