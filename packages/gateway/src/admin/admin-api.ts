@@ -139,7 +139,7 @@ export function createAdminApi(deps: AdminDeps): FastifyPluginAsync {
               });
               for (const change of Array.isArray(announced) ? announced : [announced]) {
                 // NOTIFY is transactional: the notice goes out only if the write commits.
-                if (change.kind !== 'egress-allow-list') await notifyDirectoryChange(db, change);
+                await notifyDirectoryChange(db, change);
                 changes.push(change);
               }
             },

@@ -7,11 +7,11 @@ import type { Schema } from '../store/schema.js';
 import type { Vault } from '../vault/vault.js';
 
 /**
- * What an admin write changed: the directory changes the gateway's caches understand (announced
- * to every instance with `notifyDirectoryChange`, in the write's own transaction), plus the
- * egress allow-list, which only `onChange` hears about.
+ * What an admin write changed, announced to every instance with `notifyDirectoryChange` in the
+ * write's own transaction: directory data the gateway's caches drop, or the egress allow-list
+ * that every instance's policy reloads.
  */
-export type AdminChange = DirectoryChange | { kind: 'egress-allow-list' };
+export type AdminChange = DirectoryChange;
 
 export interface AdminDeps {
   db: Kysely<Schema>;
@@ -22,8 +22,8 @@ export interface AdminDeps {
   ssrf: SsrfPolicy;
   /**
    * Called after every committed change, besides the `notifyDirectoryChange` notice sent in the
-   * change's transaction (e.g. to reload the allow-list of other instances). Failures are logged,
-   * never turned into a failed response: the change is already stored.
+   * change's transaction. Failures are logged, never turned into a failed response: the change
+   * is already stored.
    */
   onChange?: (change: AdminChange) => void | Promise<void>;
   logger?: FastifyBaseLogger;

@@ -5,7 +5,7 @@ import { createUndiciTransport } from '@keyhold/core';
 import type { Logger } from 'pino';
 import { createAdminApi } from '../admin/index.js';
 import { createGateway, type Gateway } from '../create-gateway.js';
-import { createEgressAgent, createSsrfPolicy, loadAllowList } from '../egress/index.js';
+import { createEgressDispatcher, createSsrfPolicy, followAllowList } from '../egress/index.js';
 import { createLogger } from '../http/logger.js';
 import { createBudgetAlertAuditor } from '../limits/budget-alert-auditor.js';
 import { openUsageLedger, type UsageLedger } from '../metering/ledger/usage-ledger.js';
@@ -121,9 +121,19 @@ async function serveStore(options: ServeOptions): Promise<Served> {
     await directory.ready;
     // Tenant-supplied endpoints (vLLM, Azure, custom base URLs) are an SSRF surface: every upstream
     // connection goes through the egress guard, which re-checks each resolved address against the
-    // operator's allow-list at connect time.
-    const ssrf = createSsrfPolicy({ allowList: await loadAllowList(database.db) });
-    const egress = createUndiciTransport({ dispatcher: createEgressAgent({ policy: ssrf }) });
+    // operator's allow-list at connect time. An operator's change of that list, made through any
+    // instance, reaches this one's policy through the directory's change notices.
+    const ssrf = createSsrfPolicy();
+    const egressAgent = createEgressDispatcher({ policy: ssrf });
+    await followAllowList({
+      subscribe: (listener) => directory.subscribe(listener),
+      db: database.db,
+      policy: ssrf,
+      // Connections are checked when opened: a removed host must not keep a pooled one.
+      onEntriesRemoved: () => egressAgent.reset(),
+      onError: (error) => logger.warn({ err: { type: error.name } }, 'egress allow-list not reloaded'),
+    }).settled();
+    const egress = createUndiciTransport({ dispatcher: egressAgent });
     ledger = await openLedger(store, env, logger);
     gateway = createGateway({
       directory,

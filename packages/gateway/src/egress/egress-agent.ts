@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import { Agent, buildConnector, Dispatcher } from 'undici';
 import { normaliseHost } from './allow-list.js';
 import { EgressRefusedError } from './egress-error.js';
 import type { SsrfPolicy } from './ssrf-policy.js';
@@ -82,4 +82,67 @@ export function guardedLookup(policy: SsrfPolicy, lookup: LookupFunction): Looku
       }
     });
   };
+}
+
+/**
+ * An egress dispatcher whose pooled connections can be dropped. The policy is checked when a
+ * connection is opened, so a keep-alive connection opened while a host was allow-listed would
+ * go on serving it after the operator removed it; `reset()` (called when entries are removed)
+ * hands new requests to a fresh agent — which connects, and checks, anew — and closes the old
+ * one once its in-flight requests are done.
+ *
+ * @example
+ * const dispatcher = createEgressDispatcher({ policy });
+ * followAllowList({ …, policy, onEntriesRemoved: () => dispatcher.reset() });
+ */
+export function createEgressDispatcher(options: EgressAgentOptions): EgressDispatcher {
+  return new EgressDispatcher(() => createEgressAgent(options));
+}
+
+export class EgressDispatcher extends Dispatcher {
+  #current: Agent;
+  readonly #make: () => Agent;
+  readonly #retiring = new Set<Promise<void>>();
+
+  constructor(make: () => Agent) {
+    super();
+    this.#make = make;
+    this.#current = make();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.#current.dispatch(options, handler);
+  }
+
+  /** Drops every pooled connection: later requests connect (and are checked) afresh. */
+  reset(): void {
+    const old = this.#current;
+    this.#current = this.#make();
+    const closing = old.close().catch(() => undefined);
+    this.#retiring.add(closing);
+    void closing.then(() => this.#retiring.delete(closing));
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    const done = Promise.all([this.#current.close(), ...this.#retiring]).then(() => undefined);
+    if (!callback) return done;
+    void done.then(callback, callback);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(error: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(error: Error | null, callback: () => void): void;
+  override destroy(
+    errorOrCallback?: Error | null | (() => void),
+    callback?: () => void,
+  ): Promise<void> | void {
+    const error = typeof errorOrCallback === 'function' ? null : (errorOrCallback ?? null);
+    const then = typeof errorOrCallback === 'function' ? errorOrCallback : callback;
+    const done = this.#current.destroy(error).then(() => undefined);
+    if (!then) return done;
+    void done.then(then, then);
+  }
 }

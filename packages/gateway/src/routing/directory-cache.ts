@@ -96,6 +96,9 @@ export function createDirectoryCache(directory: Directory, options: DirectoryCac
       case 'operator-keys':
         tables.operator.clear();
         break;
+      case 'egress-allow-list':
+        // Not directory data: the egress policy follows it (egress/allow-list-sync.ts).
+        break;
       case 'all':
         for (const table of Object.values(tables)) table.clear();
         credentials.clear();

@@ -171,6 +171,8 @@ export type DirectoryChange =
   | { kind: 'virtual-key'; hash: string }
   | { kind: 'credentials'; tenantId: string }
   | { kind: 'operator-keys' }
+  /** The operator's egress allow-list changed: every instance reloads it from the store. */
+  | { kind: 'egress-allow-list' }
   | { kind: 'all' };
 
 export interface Directory {

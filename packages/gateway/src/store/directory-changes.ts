@@ -55,6 +55,8 @@ export function parseDirectoryChange(payload: string): DirectoryChange {
       return typeof v.hash === 'string' ? { kind: 'virtual-key', hash: v.hash } : { kind: 'all' };
     case 'operator-keys':
       return { kind: 'operator-keys' };
+    case 'egress-allow-list':
+      return { kind: 'egress-allow-list' };
     default:
       return { kind: 'all' };
   }

@@ -110,6 +110,7 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
         sealed.clear();
         break;
       case 'virtual-key':
+      case 'egress-allow-list':
         break;
     }
   };
