@@ -29,7 +29,7 @@ Commands:
 Run \`keyhold <command> --help\` for its options.
 
 ${STORE}`,
-  serve: `Usage: keyhold serve [--port N] [--host H] [--data-dir DIR] [--mode M] [--demo]
+  serve: `Usage: keyhold serve [--port N] [--host H] [--data-dir DIR] [--mode M] [--models FILE] [--demo]
        keyhold serve --config keyhold.yaml [--port N] [--host H]
 
   --config    Tenants, keys and credentials from this file (YAML or JSON) instead of the store.
@@ -37,6 +37,8 @@ ${STORE}`,
   --host      Interface to bind (default 127.0.0.1, or server.host in the config file).
   --data-dir  The embedded store's directory.
   --mode      Deployment mode: single, shared (default) or dedicated ($KEYHOLD_MODE).
+  --models    The operator's model catalogue, YAML or JSON: "aliases" (name → provider/model)
+              and "list" (more provider/model ids for GET /v1/models) ($KEYHOLD_MODELS_FILE).
   --demo      Seed the demo into an empty PostgreSQL database too (the embedded store always
               seeds it on its first run).
 
@@ -136,6 +138,7 @@ async function runServe(args: string[], io: CliIo): Promise<ExitCode> {
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       mode: { type: 'string' },
+      models: { type: 'string' },
       demo: { type: 'boolean' },
     },
   });
@@ -149,6 +152,7 @@ async function runServe(args: string[], io: CliIo): Promise<ExitCode> {
     ...(values.host ? { host: values.host } : {}),
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
     ...(values.mode ? { mode: parseMode(values.mode) } : {}),
+    ...(values.models ? { models: values.models } : {}),
     ...(values.demo ? { demo: true } : {}),
     print: io.out,
     warn: io.err,

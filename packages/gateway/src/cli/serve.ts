@@ -11,6 +11,8 @@ import { createBudgetAlertAuditor } from '../limits/budget-alert-auditor.js';
 import { openUsageLedger, type UsageLedger } from '../metering/ledger/usage-ledger.js';
 import { createPriceTable } from '../metering/price-table.js';
 import { createConfigDirectory } from '../routing/config-directory.js';
+import type { ModelCatalogue } from '../routing/model-catalogue.js';
+import { loadModelsFile } from '../routing/models-file.js';
 import { type GatewayConfig, parseGatewayConfig } from '../routing/config-schema.js';
 import type { DeploymentMode } from '../routing/directory.js';
 import { changeSourceOf } from '../store/directory-changes.js';
@@ -30,6 +32,12 @@ export interface ServeOptions {
   dataDir?: string;
   /** Seed the demo into an empty PostgreSQL database too (the embedded store always does). */
   demo?: boolean;
+  /**
+   * The operator's model catalogue in store mode (`--models`, else `KEYHOLD_MODELS_FILE`): a YAML
+   * or JSON file with `aliases` and `list` (routing/models-file.ts). A configuration file has its
+   * own `models` section instead.
+   */
+  models?: string;
   /** Deployment mode of the store directory (`--mode`, `KEYHOLD_MODE`; default `shared`). */
   mode?: DeploymentMode;
   /** Where the first-call instructions go (default stdout). */
@@ -53,7 +61,24 @@ export interface Served {
  * the port opens; a first run of the embedded store generates its master key and seeds the demo.
  */
 export async function serve(options: ServeOptions): Promise<Served> {
+  if (options.config && options.models) {
+    throw new CliError(
+      "--models is for store mode: with --config, use the configuration file's models section",
+    );
+  }
   return options.config ? serveConfig(options, options.config) : serveStore(options);
+}
+
+/** The operator's models file, if one is named; its problems stop the start, each on a line. */
+async function operatorModels(
+  options: ServeOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<ModelCatalogue | undefined> {
+  const file = options.models ?? (env.KEYHOLD_MODELS_FILE || undefined);
+  if (file === undefined) return undefined;
+  const loaded = await loadModelsFile(file);
+  if (!loaded.ok) throw new CliError(`Invalid models file ${file}:\n  ${loaded.errors.join('\n  ')}`);
+  return loaded.catalogue;
 }
 
 async function serveConfig(options: ServeOptions, file: string): Promise<Served> {
@@ -93,6 +118,8 @@ async function serveStore(options: ServeOptions): Promise<Served> {
   const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
   const warn = options.warn ?? ((text: string) => process.stderr.write(`${text}\n`));
   const mode = options.mode ?? parseMode(env.KEYHOLD_MODE);
+  // Before the store opens: a bad file is reported at once and changes nothing.
+  const models = await operatorModels(options, env);
   const store = await openStore({
     env,
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
@@ -137,7 +164,7 @@ async function serveStore(options: ServeOptions): Promise<Served> {
     ledger = await openLedger(store, env, logger);
     gateway = createGateway({
       directory,
-      catalogue: { aliases: { ...DEMO_CATALOGUE.aliases }, list: [...DEMO_CATALOGUE.list] },
+      catalogue: catalogueOf(models, demo),
       logger,
       transport: egress,
       usage: ledger.usage,
@@ -235,6 +262,18 @@ async function openLedger(
       cause: error,
     });
   }
+}
+
+/**
+ * The operator's models, plus the demo's alias while the demo tenant exists (its default model
+ * is that alias); the operator's entries win on a clash. Without a models file: the demo's.
+ */
+function catalogueOf(models: ModelCatalogue | undefined, demo: DemoState): ModelCatalogue {
+  const withDemo = demo.kind !== 'absent' || models === undefined;
+  return {
+    aliases: { ...(withDemo ? DEMO_CATALOGUE.aliases : {}), ...models?.aliases },
+    list: [...new Set([...(withDemo ? DEMO_CATALOGUE.list : []), ...(models?.list ?? [])])],
+  };
 }
 
 /** `KEYHOLD_MODE` / `--mode`: `single`, `shared` (default) or `dedicated`. */
