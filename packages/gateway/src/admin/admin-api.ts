@@ -12,6 +12,7 @@ import { notifyDirectoryChange } from '../store/directory-changes.js';
 import { getTenant } from '../store/tenants.js';
 import type { AdminChange, AdminDeps } from './admin-deps.js';
 import { AdminError, forbidden, notFound } from './admin-error.js';
+import { alertWebhookRoutes } from './alert-webhook-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { authenticateAdmin } from './authenticate-admin.js';
 import { credentialRoutes } from './credential-routes.js';
@@ -38,6 +39,7 @@ export function adminRoutes(): AnyRouteSpec[] {
     ...tenantRoutes(),
     ...credentialRoutes(),
     ...settingsRoutes(),
+    ...alertWebhookRoutes(),
     ...userRoutes(),
     ...groupRoutes(),
     ...virtualKeyRoutes(),

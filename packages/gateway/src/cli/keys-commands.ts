@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { generateMasterKey, type Keyring, loadKeyring } from '../vault/keyring.js';
-import { retireKeyVersion, rotateCredentials } from '../vault/rotation.js';
+import { retireKeyVersion, rotateAlertWebhooks, rotateCredentials } from '../vault/rotation.js';
 import { type CliIo, type ExitCode, UsageError } from './cli-io.js';
 import { readMasterKeyFile } from './master-key-file.js';
 import { DEFAULT_DATA_DIR, openStore } from './open-store.js';
@@ -49,8 +49,9 @@ function currentKeyring(
 }
 
 /**
- * `keyhold keys rotate`: re-encrypts every credential to the keyring's newest version while the
- * gateway serves (see vault/rotation.ts for the rules). Exit 1 when a credential failed.
+ * `keyhold keys rotate`: re-encrypts every credential and alert-webhook secret to the keyring's
+ * newest version while the gateway serves (see vault/rotation.ts for the rules). Exit 1 when one
+ * failed.
  */
 export async function keysRotate(args: string[], io: CliIo): Promise<ExitCode> {
   const { values } = parseArgs({
@@ -74,7 +75,14 @@ export async function keysRotate(args: string[], io: CliIo): Promise<ExitCode> {
         `${report.skipped} already changed meanwhile; ${report.failed.length} failed.`,
     );
     for (const failure of report.failed) io.err(`  credential ${failure.credentialId}: ${failure.code}`);
-    return report.failed.length > 0 ? 1 : 0;
+    const webhooks = await rotateAlertWebhooks(store.database.db, store.vault!, { batchSize });
+    io.out(
+      `Re-encrypted ${webhooks.rotated} alert webhook secret(s) to master key version ${webhooks.version}; ` +
+        `${webhooks.skipped} already changed meanwhile; ${webhooks.failed.length} failed.`,
+    );
+    for (const failure of webhooks.failed)
+      io.err(`  alert webhook of tenant ${failure.tenantId}: ${failure.code}`);
+    return report.failed.length + webhooks.failed.length > 0 ? 1 : 0;
   } finally {
     await store.close();
   }

@@ -5,9 +5,11 @@ import { createUndiciTransport } from '@keyhold/core';
 import type { Logger } from 'pino';
 import { createAdminApi } from '../admin/index.js';
 import { createGateway, type Gateway } from '../create-gateway.js';
+import { egressFetch } from '../egress/egress-fetch.js';
 import { createEgressDispatcher, createSsrfPolicy, followAllowList } from '../egress/index.js';
 import { createLogger } from '../http/logger.js';
 import { createBudgetAlertAuditor } from '../limits/budget-alert-auditor.js';
+import { createWebhookDeliverer } from '../limits/webhook-deliverer.js';
 import { openUsageLedger, type UsageLedger } from '../metering/ledger/usage-ledger.js';
 import { createPriceTable } from '../metering/price-table.js';
 import { createConfigDirectory } from '../routing/config-directory.js';
@@ -167,6 +169,8 @@ async function serveStore(options: ServeOptions): Promise<Served> {
       catalogue: catalogueOf(models, demo),
       logger,
       transport: egress,
+      // Budget-alert webhooks are tenant-supplied URLs: the same egress guard as upstream calls.
+      webhooks: createWebhookDeliverer({ fetch: egressFetch(egressAgent) }),
       usage: ledger.usage,
       ...(env.REDIS_URL ? { limits: { redisUrl: env.REDIS_URL } } : {}),
       onBudgetAlert: createBudgetAlertAuditor({

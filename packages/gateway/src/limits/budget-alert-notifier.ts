@@ -1,4 +1,4 @@
-import type { Directory } from '../routing/directory.js';
+import { type Directory, revealWebhookSecret } from '../routing/directory.js';
 import type { BudgetAlert } from './budgets.js';
 import { parseBudgetCounterId } from './caller-limits.js';
 import type { WebhookDeliverer } from './webhook-deliverer.js';
@@ -36,7 +36,7 @@ export function createBudgetAlertNotifier(options: BudgetAlertNotifierOptions): 
     if (!webhook) return;
     const result = await options.deliverer.deliver({
       url: webhook.url,
-      secret: webhook.secret.reveal(),
+      secret: revealWebhookSecret(webhook).reveal(),
       type: BUDGET_ALERT_EVENT,
       id: `budget:${alert.budget.id}:${alert.window.key}:${alert.threshold}`,
       data: budgetAlertPayload(alert),

@@ -86,7 +86,17 @@ export interface BudgetSettings {
 /** A tenant's webhook endpoint and its HMAC signing secret. */
 export interface AlertWebhookSettings {
   url: string;
-  secret: Secret;
+  /**
+   * The secret itself (config file), or how to decrypt it (the store): a sealed secret is opened
+   * only when an alert is delivered, so cached tenants hold no plaintext. Read it with
+   * `revealWebhookSecret`.
+   */
+  secret: Secret | (() => Secret);
+}
+
+/** The signing secret of a tenant's webhook, decrypted now if it is sealed. */
+export function revealWebhookSecret(webhook: AlertWebhookSettings): Secret {
+  return typeof webhook.secret === 'function' ? webhook.secret() : webhook.secret;
 }
 
 export interface Tenant {

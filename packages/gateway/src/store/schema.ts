@@ -16,6 +16,7 @@ export interface Schema {
   vaultKeys: VaultKeysTable;
   usageEvents: UsageEventsTable;
   usageDaily: UsageDailyTable;
+  alertWebhooks: AlertWebhooksTable;
 }
 
 /** A JSON column: written as JSON text, read back as the parsed value. */
@@ -218,6 +219,19 @@ export interface UsageDailyTable {
   lastAt: Date;
 }
 
+/** A tenant's budget-alert webhook; the signing secret is sealed (see vault/alert-webhook-secret.ts). */
+export interface AlertWebhooksTable {
+  tenantId: string;
+  url: string;
+  /** The vault's versioned blob, bound to the tenant and the label `alert-webhook`. */
+  ciphertext: Uint8Array;
+  /** Master key version that encrypted `ciphertext` (duplicated from its header for queries). */
+  keyVersion: number;
+  hint: string;
+  createdAt: CreatedAt;
+  updatedAt: Timestamp;
+}
+
 export type TenantRow = Selectable<TenantsTable>;
 export type UserRow = Selectable<UsersTable>;
 export type GroupRow = Selectable<GroupsTable>;
@@ -226,3 +240,4 @@ export type VirtualKeyRow = Selectable<VirtualKeysTable>;
 export type CredentialRow = Selectable<CredentialsTable>;
 export type NewCredentialRow = Insertable<CredentialsTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
+export type AlertWebhookRow = Selectable<AlertWebhooksTable>;

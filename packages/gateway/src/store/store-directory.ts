@@ -8,6 +8,7 @@ import type {
   Membership,
 } from '../routing/directory.js';
 import type { Vault } from '../vault/vault.js';
+import { getAlertWebhookRow } from './alert-webhooks.js';
 import { type CredentialTouches, createCredentialTouches } from './credential-touches.js';
 import {
   type ChangeListenerOptions,
@@ -18,6 +19,7 @@ import { groupsOfUser } from './groups.js';
 import type { CredentialRow, Schema } from './schema.js';
 import { withTenant } from './tenant-scope.js';
 import {
+  toAlertWebhookSettings,
   toCredentialRecord,
   toDirectoryTenant,
   toOperatorKeyRecord,
@@ -159,10 +161,14 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
     ready: listener?.ready ?? Promise.resolve(),
 
     async getTenant(tenantId) {
-      const row = await scoped(tenantId, undefined, (trx) =>
-        trx.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst(),
-      );
-      return row && toDirectoryTenant(row);
+      const found = await scoped(tenantId, undefined, async (trx) => {
+        const row = await trx.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
+        return row && { row, webhook: await getAlertWebhookRow(trx, tenantId) };
+      });
+      if (!found) return undefined;
+      // The webhook secret stays sealed in the (cached) tenant: decrypted only to sign an alert.
+      const webhook = found.webhook && toAlertWebhookSettings(found.webhook, vault.keyring);
+      return toDirectoryTenant(found.row, webhook);
     },
 
     async getUser(tenantId, userId) {

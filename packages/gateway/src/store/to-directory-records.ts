@@ -1,5 +1,6 @@
 import type { Operation } from '@keyhold/core';
 import type {
+  AlertWebhookSettings,
   BudgetSettings,
   CredentialRecord,
   OperatorKeyRecord,
@@ -10,8 +11,15 @@ import type {
   TenantSettings,
   VirtualKeyRecord,
 } from '../routing/directory.js';
+import { openWebhookSecret } from '../vault/alert-webhook-secret.js';
+import type { Keyring } from '../vault/keyring.js';
 import type { CredentialMetadata } from './credentials.js';
-import type { TenantSettings as StoredTenantSettings, TenantRow, VirtualKeyRow } from './schema.js';
+import type {
+  AlertWebhookRow,
+  TenantSettings as StoredTenantSettings,
+  TenantRow,
+  VirtualKeyRow,
+} from './schema.js';
 
 /*
  * Pure mappings from store rows to the gateway's directory records. The store keeps what the
@@ -19,9 +27,27 @@ import type { TenantSettings as StoredTenantSettings, TenantRow, VirtualKeyRow }
  * safe side: no key header, no operator fallback.
  */
 
-/** A tenant row as the gateway's `Tenant`. */
-export function toDirectoryTenant(row: TenantRow): Tenant {
-  return { id: row.id, name: row.name, status: row.status, settings: toTenantSettings(row.settings ?? {}) };
+/** A tenant row as the gateway's `Tenant`, with its alert webhook when it has one. */
+export function toDirectoryTenant(row: TenantRow, alertWebhook?: AlertWebhookSettings): Tenant {
+  const settings = toTenantSettings(row.settings ?? {});
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    settings: alertWebhook ? { ...settings, alertWebhook } : settings,
+  };
+}
+
+/**
+ * A stored webhook as the directory's settings. The secret is a function over the sealed blob:
+ * each call decrypts (microseconds), so nothing but ciphertext lives in caches.
+ */
+export function toAlertWebhookSettings(
+  row: Pick<AlertWebhookRow, 'tenantId' | 'url' | 'ciphertext'>,
+  keyring: Keyring,
+): AlertWebhookSettings {
+  const { tenantId, ciphertext } = row;
+  return { url: row.url, secret: () => openWebhookSecret(keyring, tenantId, ciphertext) };
 }
 
 export function toTenantSettings(stored: StoredTenantSettings): TenantSettings {

@@ -33,3 +33,12 @@ export function credentialAssociatedData(binding: CredentialBinding): Buffer {
 export function checkValueAssociatedData(version: number): Buffer {
   return Buffer.from(JSON.stringify(['keyhold.check.v1', version]), 'utf8');
 }
+
+/**
+ * The associated data of a tenant's alert-webhook signing secret: the tenant and its own label,
+ * so a webhook blob moved to another tenant fails, and no credential blob (labelled
+ * `keyhold.credential.v1`) can ever be opened as a webhook secret, nor the reverse.
+ */
+export function alertWebhookAssociatedData(tenantId: string): Buffer {
+  return Buffer.from(JSON.stringify(['keyhold.alert-webhook.v1', tenantId, 'alert-webhook']), 'utf8');
+}

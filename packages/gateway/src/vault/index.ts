@@ -9,7 +9,13 @@ export {
   loadKeyring,
   parseKeyring,
 } from './keyring.js';
-export { type RotationReport, retireKeyVersion, rotateCredentials } from './rotation.js';
+export {
+  type RotationReport,
+  retireKeyVersion,
+  rotateAlertWebhooks,
+  rotateCredentials,
+  type WebhookRotationReport,
+} from './rotation.js';
 export { type CredentialInput, loadCredential, storeCredential } from './store-credential.js';
 export { createVault, type SealedCredential, type SecretFields, type Vault } from './vault.js';
 export { VaultError, type VaultErrorCode } from './vault-error.js';

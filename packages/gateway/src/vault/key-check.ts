@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { alertWebhookKeyVersions } from '../store/alert-webhooks.js';
 import type { Schema } from '../store/schema.js';
 import { listVaultKeys, recordVaultKey } from '../store/vault-keys.js';
 import { checkValueAssociatedData } from './associated-data.js';
@@ -43,7 +44,7 @@ export interface KeyringCheck {
 /**
  * The start-up check: refuses a keyring that cannot serve this database.
  * - a key whose version has a stored check value must match it (a wrong key for that version);
- * - every key version a stored credential uses must be in the keyring;
+ * - every key version a stored credential or alert-webhook secret uses must be in the keyring;
  * - the newest version must not be retired.
  * A version seen for the first time gets its check value recorded. Errors name versions only.
  */
@@ -70,11 +71,12 @@ export async function checkKeyring(db: Kysely<Schema>, keyring: Keyring): Promis
     );
   }
   const used = await db.selectFrom('credentials').select('keyVersion').distinct().execute();
-  const missing = used.map((r) => r.keyVersion).filter((v) => !keyring.has(v));
+  const versions = new Set([...used.map((r) => r.keyVersion), ...(await alertWebhookKeyVersions(db))]);
+  const missing = [...versions].filter((v) => !keyring.has(v));
   if (missing.length > 0) {
     throw new VaultError(
       'key_version_unknown',
-      `Stored credentials use master key version ${missing.sort((a, b) => a - b).join(', ')}, which the keyring does not hold`,
+      `Stored credentials or alert webhook secrets use master key version ${missing.sort((a, b) => a - b).join(', ')}, which the keyring does not hold`,
     );
   }
   return { recorded: keyring.versions.filter((v) => !before.has(v)) };

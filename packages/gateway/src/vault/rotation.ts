@@ -1,5 +1,11 @@
 import type { Kysely } from 'kysely';
 import {
+  alertWebhooksNotAtVersion,
+  countAlertWebhooksAtVersion,
+  getAlertWebhookRow,
+  replaceAlertWebhookCiphertext,
+} from '../store/alert-webhooks.js';
+import {
   countCredentialsAtVersion,
   credentialsNotAtVersion,
   getCredentialRow,
@@ -8,6 +14,7 @@ import {
 } from '../store/credentials.js';
 import type { Schema } from '../store/schema.js';
 import { listVaultKeys, markVaultKeyRetired } from '../store/vault-keys.js';
+import { resealWebhookSecret, type SealedWebhookSecret } from './alert-webhook-secret.js';
 import type { Vault } from './vault.js';
 import { VaultError, type VaultErrorCode } from './vault-error.js';
 
@@ -27,7 +34,9 @@ import { VaultError, type VaultErrorCode } from './vault-error.js';
  *    for longer than one row's update.
  * 4. Rows that do not decrypt (altered, or sealed with a key not in the keyring) are reported,
  *    not skipped silently and not overwritten; the rotation goes on with the others.
- * 5. Only when no ciphertext uses a version: `retireKeyVersion` marks it retired, and then it may
+ * 5. Tenants' alert-webhook signing secrets are sealed with the same keys: `rotateAlertWebhooks`
+ *    re-encrypts them by the same rules (`keyhold keys rotate` runs both).
+ * 6. Only when no ciphertext uses a version: `retireKeyVersion` marks it retired, and then it may
  *    be removed from the keyrings. Start-up refuses a keyring that lacks a version still in use
  *    and a keyring whose newest version is retired.
  */
@@ -93,16 +102,75 @@ async function rotateOne(
   report.skipped++;
 }
 
+export interface WebhookRotationReport {
+  version: number;
+  rotated: number;
+  skipped: number;
+  failed: Array<{ tenantId: string; code: VaultErrorCode | 'unknown' }>;
+}
+
+/**
+ * Re-encrypts every tenant's alert-webhook secret to the keyring's newest version, by the rules
+ * above (row by row, compare-and-set, failures reported).
+ *
+ * @example
+ * const report = await rotateAlertWebhooks(db, vault);
+ */
+export async function rotateAlertWebhooks(
+  db: Kysely<Schema>,
+  vault: Vault,
+  options: { batchSize?: number } = {},
+): Promise<WebhookRotationReport> {
+  const { keyring } = vault;
+  const version = keyring.current;
+  const report: WebhookRotationReport = { version, rotated: 0, skipped: 0, failed: [] };
+  let after: string | undefined;
+  for (;;) {
+    const tenantIds = await alertWebhooksNotAtVersion(db, version, options.batchSize ?? 50, after);
+    if (tenantIds.length === 0) break;
+    for (const tenantId of tenantIds) await rotateWebhook(tenantId);
+    after = tenantIds[tenantIds.length - 1];
+  }
+  return report;
+
+  async function rotateWebhook(tenantId: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const row = await getAlertWebhookRow(db, tenantId);
+      if (!row || row.keyVersion === version) {
+        report.skipped++;
+        return;
+      }
+      let sealed: SealedWebhookSecret;
+      try {
+        sealed = resealWebhookSecret(keyring, tenantId, row.ciphertext);
+      } catch (error) {
+        report.failed.push({ tenantId, code: error instanceof VaultError ? error.code : 'unknown' });
+        return;
+      }
+      if (await replaceAlertWebhookCiphertext(db, tenantId, row.ciphertext, sealed)) {
+        report.rotated++;
+        return;
+      }
+    }
+    report.skipped++;
+  }
+}
+
 /**
  * Marks a key version retired once no ciphertext uses it; after that it may leave the keyring.
- * Refuses (`key_version_in_use`) while any credential still needs it.
+ * Refuses (`key_version_in_use`) while any credential or alert-webhook secret still needs it.
  */
 export async function retireKeyVersion(db: Kysely<Schema>, version: number): Promise<void> {
   const inUse = await countCredentialsAtVersion(db, version);
-  if (inUse > 0) {
+  const webhooks = await countAlertWebhooksAtVersion(db, version);
+  if (inUse > 0 || webhooks > 0) {
+    const what = [
+      ...(inUse > 0 ? [`${inUse} credential(s)`] : []),
+      ...(webhooks > 0 ? [`${webhooks} alert webhook secret(s)`] : []),
+    ].join(' and ');
     throw new VaultError(
       'key_version_in_use',
-      `Master key version ${version} still encrypts ${inUse} credential(s): run the rotation first`,
+      `Master key version ${version} still encrypts ${what}: run the rotation first`,
     );
   }
   if (!(await listVaultKeys(db)).some((k) => k.version === version)) {
