@@ -101,6 +101,6 @@ function describe(message: string): string {
 }
 
 function printable(text: string): string {
-  const cut = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  return cut.replace(/[\u0000-\u001f\u007f]/g, '?');
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
 }
