@@ -374,7 +374,9 @@ describe.runIf(BACKENDS.includes('postgres'))('store directory across two instan
     expect(
       (await cacheB.open({ kind: 'credential', id: f.credentialIds.group })).secrets.apiKey?.reveal(),
     ).toBe(f.keys.group);
-    const arrived = nextChange(b, (c) => c.kind === 'credentials' && c.tenantId === f.tenantA);
+    // Each instance hears the notice on its own connection: wait for both (A is asserted last).
+    const forTenant = (c: DirectoryChange) => c.kind === 'credentials' && c.tenantId === f.tenantA;
+    const arrived = Promise.all([nextChange(b, forTenant, 10_000), nextChange(a, forTenant, 10_000)]);
     await database.db.transaction().execute(async (trx) => {
       await setCredentialStatus(trx, f.credentialIds.group, 'revoked');
       await notifyDirectoryChange(trx, { kind: 'credentials', tenantId: f.tenantA });
