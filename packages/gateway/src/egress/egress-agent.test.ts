@@ -153,3 +153,37 @@ describe('egress agent: connect-time check after DNS resolution', () => {
     }
   });
 });
+
+describe('egress agent: connection pool', () => {
+  it('holds as many concurrent upstream requests as there are open streams (no per-origin cap)', async () => {
+    const concurrent = 300;
+    let release: () => void = () => {};
+    const allArrived = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let arrived = 0;
+    // Answers nobody until every request is open at once, as 300 slow streams would be.
+    const upstream = await startUpstream(async (_request, res) => {
+      if (++arrived === concurrent) release();
+      await allArrived;
+      sendJson(res, 200, { ok: true });
+    });
+    try {
+      const policy = createSsrfPolicy({ allowList: ['127.0.0.1'] });
+      const transport = createUndiciTransport({ dispatcher: createEgressAgent({ policy }) });
+      const answers = await Promise.all(
+        Array.from({ length: concurrent }, () =>
+          transport.request({ url: `${upstream.url}/v1/x`, method: 'GET', headers: {} }).then(async (r) => {
+            await r.text();
+            return r.status;
+          }),
+        ),
+      );
+      expect(arrived).toBe(concurrent);
+      expect(answers.every((status) => status === 200)).toBe(true);
+    } finally {
+      release();
+      await upstream.close();
+    }
+  }, 30_000);
+});

@@ -9,6 +9,10 @@ export interface EgressAgentOptions {
   policy: SsrfPolicy;
   /** DNS lookup (default `dns.lookup`); tests inject one that answers what they need. */
   lookup?: LookupFunction;
+  /**
+   * Most connections per upstream origin (default: no limit). A gateway holds one upstream
+   * connection per open stream, so a cap would queue every stream past it behind the others.
+   */
   connections?: number;
   headersTimeout?: number;
   bodyTimeout?: number;
@@ -37,7 +41,7 @@ export function createEgressAgent(options: EgressAgentOptions): Agent {
     lookup,
   } as buildConnector.BuildOptions);
   return new Agent({
-    connections: options.connections ?? 128,
+    connections: options.connections ?? null,
     keepAliveTimeout: 30_000,
     headersTimeout: options.headersTimeout ?? 120_000,
     bodyTimeout: options.bodyTimeout ?? 300_000,
