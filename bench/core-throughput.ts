@@ -30,7 +30,8 @@ const { values } = parseArgs({
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
-const KEY = 'sk-bench-key-0000000000000000';
+// Not a provider key: the local mock only checks that a Bearer token is present.
+const KEY = 'bench-throwaway-token-not-a-key';
 
 async function startMock(): Promise<{ url: string; stop: () => void }> {
   const script = new URL('./mock-openai.mjs', import.meta.url).pathname;

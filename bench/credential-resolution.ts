@@ -120,7 +120,7 @@ async function seed(db: Kysely<Schema>, vault: Vault): Promise<Seeded> {
           credentialId: id,
           provider: slot.provider,
         },
-        { apiKey: `sk-bench-${randomBytes(24).toString('base64url')}` },
+        { apiKey: `bench-throwaway-${randomBytes(24).toString('base64url')}` },
       );
       rows.push({
         id,
@@ -371,7 +371,7 @@ async function baselineRun(
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(aad);
     const data = Buffer.concat([
-      cipher.update(`{"apiKey":"sk-bench-${randomBytes(24).toString('base64url')}"}`),
+      cipher.update(`{"apiKey":"bench-throwaway-${randomBytes(24).toString('base64url')}"}`),
       cipher.final(),
     ]);
     const slot = row.ownerKind === 'user' ? `u:${row.ownerId}` : `t:${row.tenantId}:${row.provider}`;

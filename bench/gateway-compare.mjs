@@ -1062,7 +1062,7 @@ async function main() {
     },
   };
   // A throwaway key: it only ever travels over loopback to the mock.
-  const keys = { tenant: `sk-bench-${randomBytes(24).toString('hex')}`, virtual: '' };
+  const keys = { tenant: `bench-throwaway-${randomBytes(24).toString('hex')}`, virtual: '' };
   if (SUITES.includes('throughput')) report.throughput = await throughputSuite(keys);
   if (SUITES.includes('rss')) report.rss = await rssSuite(keys);
   report.finishedAt = new Date().toISOString();
