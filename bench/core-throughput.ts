@@ -1,7 +1,7 @@
 /**
  * @keyhold/core throughput vs raw undici, measured in one run against the same local upstream.
  *
- *   npm run bench:core -- [--seconds 5] [--concurrency 16] [--rounds 3]
+ *   npm run bench:core -- [--seconds 2] [--concurrency 16] [--rounds 7]
  *
  * The upstream (bench/mock-openai.mjs) runs in its own process. Each round measures the baseline
  * (undici `request` + reading the whole body, or iterating the stream bytes) and the library
@@ -18,9 +18,9 @@ import { Agent } from 'undici';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '16' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '7' },
     // Pin the upstream and this process to different cores (taskset), so the ratio measures the
     // client's own CPU cost rather than how the two processes share one core. '' disables it.
     'mock-cpu': { type: 'string', default: '0' },
@@ -120,22 +120,32 @@ async function main() {
   });
   const transport = createUndiciTransport({ connections: 128 });
   const messages = [{ role: 'user' as const, content: 'Say something short.' }];
-  const lib = (streaming: boolean) => async () => {
-    if (streaming) {
-      for await (const _ of stream(engine, { messages }, { apiKey: KEY, transport })) {
-        // consume every event
+  const lib =
+    (streaming: boolean, batched = false) =>
+    async () => {
+      if (streaming && batched) {
+        // The batch reader (`ChatStream.batches()`): the events of one body chunk at a time, the way
+        // the gateway forwards them; every event is still parsed, mapped and handed over.
+        for await (const batch of stream(engine, { messages }, { apiKey: KEY, transport }).batches()) {
+          for (const _ of batch) {
+            // consume every event
+          }
+        }
+      } else if (streaming) {
+        for await (const _ of stream(engine, { messages }, { apiKey: KEY, transport })) {
+          // consume every event
+        }
+      } else {
+        await generate(engine, { messages }, { apiKey: KEY, transport });
       }
-    } else {
-      await generate(engine, { messages }, { apiKey: KEY, transport });
-    }
-  };
+    };
 
   console.log(
     `@keyhold/core vs raw undici — ${SECONDS}s per run, ${CONCURRENCY} concurrent, ${ROUNDS} rounds, ` +
       `pinning mock=${values['mock-cpu'] || 'off'} client=${values['client-cpu'] || 'off'}`,
   );
   console.log(
-    '      mode   undici req/s    core req/s   ratio   CPU µs/call undici   core   CPU ratio (undici ÷ core)',
+    '          mode   undici req/s    core req/s   ratio   CPU µs/call undici   core   CPU ratio (undici ÷ core)',
   );
   const runs: {
     mode: string;
@@ -145,8 +155,15 @@ async function main() {
   }[] = [
     { mode: 'nonstream', baseline: 'undici + JSON.parse', base: () => raw(false), core: () => lib(false) },
     { mode: 'stream', baseline: 'undici + SSE parse', base: () => raw(true), core: () => lib(true) },
+    {
+      mode: 'stream/batches',
+      baseline: 'undici + SSE parse',
+      base: () => raw(true),
+      core: () => lib(true, true),
+    },
     { mode: 'stream', baseline: 'undici bytes only', base: () => raw(true, false), core: () => lib(true) },
   ];
+  const spreads: string[] = [];
   for (const run of runs) {
     const ratios: number[] = [];
     const cpuRatios: number[] = [];
@@ -166,9 +183,12 @@ async function main() {
       cpuRatios.push(r.base!.cpu / r.core!.cpu);
     }
     console.log(
-      `${run.mode.padStart(10)} ${median(base).toFixed(0).padStart(14)} ${median(core).toFixed(0).padStart(13)}   ${median(ratios).toFixed(2)}   ${median(baseCpu).toFixed(1).padStart(18)} ${median(coreCpu).toFixed(1).padStart(6)}   ${median(cpuRatios).toFixed(2).padStart(9)}   (baseline: ${run.baseline})`,
+      `${run.mode.padStart(14)} ${median(base).toFixed(0).padStart(14)} ${median(core).toFixed(0).padStart(13)}   ${median(ratios).toFixed(2)}   ${median(baseCpu).toFixed(1).padStart(18)} ${median(coreCpu).toFixed(1).padStart(6)}   ${median(cpuRatios).toFixed(2).padStart(9)}   (baseline: ${run.baseline})`,
     );
+    spreads.push(`${run.mode} vs ${run.baseline}: [${ratios.map((r) => r.toFixed(2)).join(', ')}]`);
   }
+  console.log('per-round throughput ratios (library ÷ baseline), in order:');
+  for (const line of spreads) console.log(`  ${line}`);
   mock.stop();
   await agent.close();
 }

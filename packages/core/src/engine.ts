@@ -177,13 +177,15 @@ function startAttempt(engine: Engine, resolved: ResolvedCredential, options: Cal
     timeout && options.signal
       ? AbortSignal.any([options.signal, timeout.signal])
       : (timeout?.signal ?? options.signal);
+  // Plain assignments rather than conditional spreads: this runs once per upstream attempt.
+  const context: CallContext = {
+    credential: resolved.credential,
+    transport: options.transport ?? defaultTransport(),
+  };
+  if (signal) context.signal = signal;
+  if (options.headers) context.headers = options.headers;
   return {
-    context: {
-      credential: resolved.credential,
-      transport: options.transport ?? defaultTransport(),
-      ...(signal ? { signal } : {}),
-      ...(options.headers ? { headers: options.headers } : {}),
-    },
+    context,
     classify(error) {
       if (timeout?.signal.aborted && !options.signal?.aborted) {
         return new TimeoutError(`${engine.provider} did not answer within ${timeoutMs} ms`, {
@@ -257,14 +259,17 @@ function report(
   started: number,
   error?: unknown,
 ): void {
-  options.onAttempt?.({
+  const onAttempt = options.onAttempt;
+  if (!onAttempt) return;
+  const info: AttemptInfo = {
     attempt,
     provider: engine.provider,
     model: engine.model,
     keySource: resolved.source,
     durationMs: performance.now() - started,
-    ...(isKeyholdError(error) ? { error } : {}),
-  });
+  };
+  if (isKeyholdError(error)) info.error = error;
+  onAttempt(info);
 }
 
 /**

@@ -25,11 +25,14 @@ export async function sendUpstream(
 ): Promise<TransportResponse> {
   let response: TransportResponse;
   try {
-    response = await call.transport.request({
-      ...request,
+    const sent: TransportRequest = {
+      url: request.url,
+      method: request.method,
       headers: mergeHeaders(call.headers, request.headers),
-      signal: call.signal,
-    });
+    };
+    if (request.body !== undefined) sent.body = request.body;
+    if (call.signal) sent.signal = call.signal;
+    response = await call.transport.request(sent);
   } catch (error) {
     throw transportError(provider, error, call.signal);
   }

@@ -1,7 +1,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 export interface SseEvent {
-  event: string | undefined;
+  event?: string | undefined;
   data: string;
 }
 
@@ -15,7 +15,8 @@ export async function* parseSseBatches(body: AsyncIterable<Uint8Array>): AsyncGe
   let batch: SseEvent[] = [];
   const parser = createParser({
     onEvent(message: EventSourceMessage) {
-      batch.push({ event: message.event, data: message.data });
+      // The parser's message is fresh for each event and has both fields: no copy needed.
+      batch.push(message);
     },
   });
   const decoder = new TextDecoder();

@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import { DispatchedResponse } from './dispatched-response.js';
 
 export interface TransportRequest {
   url: string;
@@ -65,43 +66,29 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
     return hit;
   };
   return {
-    async request(req) {
+    request(req) {
       const url = split(req.url);
-      const res = await dispatcher.request({
-        origin: url.origin,
-        path: url.path,
-        method: req.method,
-        headers: req.headers,
-        body: req.body ?? null,
-        signal: req.signal ?? null,
+      const signal = req.signal;
+      if (signal?.aborted) return Promise.reject(abortReasonOf(signal));
+      return new Promise<TransportResponse>((resolve, reject) => {
+        const response = new DispatchedResponse(signal, resolve, reject);
+        dispatcher.dispatch(
+          {
+            origin: url.origin,
+            path: url.path,
+            method: req.method,
+            headers: req.headers,
+            body: req.body ?? null,
+          },
+          response,
+        );
       });
-      const headers = flatHeaders(res.headers);
-      const body = res.body;
-      return {
-        status: res.statusCode,
-        headers,
-        body,
-        text: () => body.text(),
-        dump: async () => {
-          await body.dump().catch(() => undefined);
-        },
-      };
     },
   };
 }
 
-/** undici's headers, with repeated ones joined; the object itself when none repeats (the usual case). */
-function flatHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
-  for (const name in raw) {
-    if (typeof raw[name] !== 'string') {
-      const headers: Record<string, string> = {};
-      for (const [key, value] of Object.entries(raw)) {
-        if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
-      }
-      return headers;
-    }
-  }
-  return raw as Record<string, string>;
+function abortReasonOf(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
 let shared: Transport | undefined;

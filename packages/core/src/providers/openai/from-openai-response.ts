@@ -21,15 +21,16 @@ export function fromOpenAIResponse(provider: string, body: unknown): ChatResult 
   const { text, reasoning } = splitContent(message.content);
   const reasoningText = reasoning || message.reasoning_content || message.reasoning || '';
   const toolCalls = (message.tool_calls ?? []).map(toToolCall);
-  return {
+  const result: ChatResult = {
     id: wire?.id ?? '',
     model: wire?.model ?? '',
     content: text ?? message.refusal ?? null,
-    ...(reasoningText ? { reasoning: reasoningText } : {}),
     toolCalls,
     finishReason: mapOpenAIFinishReason(choice.finish_reason, toolCalls.length > 0),
     usage: fromOpenAIUsage(wire?.usage ?? wire?.x_groq?.usage),
   };
+  if (reasoningText) result.reasoning = reasoningText;
+  return result;
 }
 
 function toToolCall(call: OpenAIToolCallWire, position: number): ToolCall {

@@ -19,11 +19,8 @@ export function fromOpenAIUsage(usage: OpenAIUsageWire | null | undefined): Usag
   if (reasoning > 0 && usage?.total_tokens === inputTokens + outputTokens + reasoning) {
     outputTokens += reasoning;
   }
-  return {
-    inputTokens,
-    outputTokens,
-    totalTokens: inputTokens + outputTokens,
-    ...(cached ? { cachedInputTokens: cached } : {}),
-    ...(reasoning ? { reasoningTokens: reasoning } : {}),
-  };
+  const result: Usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+  if (cached) result.cachedInputTokens = cached;
+  if (reasoning) result.reasoningTokens = reasoning;
+  return result;
 }

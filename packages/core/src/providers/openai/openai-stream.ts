@@ -104,7 +104,12 @@ class OpenAIStreamReader {
       if ((choice.index ?? 0) !== 0) continue;
       const delta = choice.delta;
       if (delta) {
-        const { text, reasoning } = splitContent(delta.content);
+        const content = delta.content;
+        let text: string | null = null;
+        let reasoning = '';
+        // Nearly every chunk carries a plain string: no part array to split.
+        if (typeof content === 'string') text = content;
+        else ({ text, reasoning } = splitContent(content));
         const thinking = reasoning + (delta.reasoning_content || delta.reasoning || '');
         if (thinking) out.push({ type: 'reasoning-delta', delta: thinking });
         if (text) out.push({ type: 'text-delta', delta: text });
