@@ -12,6 +12,7 @@ import { Secret } from './keys/secret.js';
 import type { CallContext, ProviderAdapter } from './providers/adapter.js';
 import { getProviderInfo, type Operation } from './providers/catalogue.js';
 import { adapterFor } from './providers/registry.js';
+import { type AbortSignalLike, AbortSource, eitherSignal } from './transport/abort.js';
 import { batchesOf } from './transport/event-batches.js';
 import { defaultTransport, type Transport } from './transport/transport.js';
 import type { ChatInput, ChatResult, EmbedInput, EmbedResult, StreamEvent } from './types/index.js';
@@ -111,7 +112,7 @@ function freezeResolver(resolver: KeyResolver): KeyResolver {
 /** Per-call options. `apiKey` is the first link of the key chain. */
 export interface CallOptions {
   apiKey?: KeyMaterial;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** Passed to the engine's resolver (e.g. `{ tenantId }`). */
   context?: Record<string, unknown>;
   /** Retries of transient failures (default: engine option, else 2). Streams retry only before their first event. */
@@ -171,12 +172,11 @@ interface Attempt {
 
 function startAttempt(engine: Engine, resolved: ResolvedCredential, options: CallOptions): Attempt {
   const timeoutMs = options.timeoutMs ?? engine.options.timeoutMs;
-  const timeout = timeoutMs ? new AbortController() : undefined;
+  // A cheap abort source rather than AbortController + AbortSignal.any (see transport/abort.ts).
+  const timeout = timeoutMs ? new AbortSource() : undefined;
   const timer = timeout ? setTimeout(() => timeout.abort(), timeoutMs) : undefined;
-  const signal =
-    timeout && options.signal
-      ? AbortSignal.any([options.signal, timeout.signal])
-      : (timeout?.signal ?? options.signal);
+  const linked = timeout && options.signal ? eitherSignal(options.signal, timeout) : undefined;
+  const signal = linked?.signal ?? timeout ?? options.signal;
   // Plain assignments rather than conditional spreads: this runs once per upstream attempt.
   const context: CallContext = {
     credential: resolved.credential,
@@ -187,7 +187,7 @@ function startAttempt(engine: Engine, resolved: ResolvedCredential, options: Cal
   return {
     context,
     classify(error) {
-      if (timeout?.signal.aborted && !options.signal?.aborted) {
+      if (timeout?.aborted && !options.signal?.aborted) {
         return new TimeoutError(`${engine.provider} did not answer within ${timeoutMs} ms`, {
           provider: engine.provider,
         });
@@ -198,6 +198,7 @@ function startAttempt(engine: Engine, resolved: ResolvedCredential, options: Cal
     },
     done() {
       if (timer) clearTimeout(timer);
+      linked?.detach();
     },
   };
 }
@@ -210,7 +211,7 @@ function retryDelay(error: unknown, attempt: number): number | undefined {
   return base / 2 + Math.random() * (base / 2);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+function sleep(ms: number, signal?: AbortSignalLike): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new AbortedError());
     const timer = setTimeout(() => {

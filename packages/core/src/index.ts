@@ -73,6 +73,7 @@ export { errorFromStatus, parseRetryAfter } from './providers/http-errors.js';
 export { createOpenAIAdapter, type OpenAIEndpoint } from './providers/openai/openai-adapter.js';
 export { adapterFor } from './providers/registry.js';
 export { Session, type SessionOptions } from './session.js';
+export { type AbortSignalLike, AbortSource, toAbortSignal } from './transport/abort.js';
 export { parseSse, type SseEvent } from './transport/sse.js';
 export {
   createUndiciTransport,

@@ -1,4 +1,5 @@
 import type { Credential } from '../keys/credential.js';
+import type { AbortSignalLike } from '../transport/abort.js';
 import type { Transport } from '../transport/transport.js';
 import type { ChatRequest, ChatResult, EmbedRequest, EmbedResult, StreamEvent } from '../types/index.js';
 
@@ -6,7 +7,7 @@ import type { ChatRequest, ChatResult, EmbedRequest, EmbedResult, StreamEvent } 
 export interface CallContext {
   credential: Credential;
   transport: Transport;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** Extra headers for the upstream request (never authentication headers). */
   headers?: Readonly<Record<string, string>>;
 }

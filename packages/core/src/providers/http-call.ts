@@ -5,6 +5,7 @@ import {
   ProviderUnavailableError,
   TimeoutError,
 } from '../errors.js';
+import type { AbortSignalLike } from '../transport/abort.js';
 import type { TransportRequest, TransportResponse } from '../transport/transport.js';
 import type { CallContext } from './adapter.js';
 import { errorFromStatus, type UpstreamErrorInfo } from './http-errors.js';
@@ -51,7 +52,7 @@ export async function sendUpstream(
 export async function readJson(
   provider: string,
   response: TransportResponse,
-  signal?: AbortSignal,
+  signal?: AbortSignalLike,
 ): Promise<unknown> {
   let text: string;
   try {
@@ -74,7 +75,7 @@ export function safeJson(text: string): unknown {
 }
 
 /** Classifies a failure of the connection or body stream. Keeps the cause, drops its message. */
-export function transportError(provider: string, error: unknown, signal?: AbortSignal): KeyholdError {
+export function transportError(provider: string, error: unknown, signal?: AbortSignalLike): KeyholdError {
   if (isKeyholdError(error)) return error;
   if (signal?.aborted) return new AbortedError('The call was aborted', { provider });
   const code = (error as { code?: string } | undefined)?.code;

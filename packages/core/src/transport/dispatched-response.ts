@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { type AbortSignalLike, abortReason } from './abort.js';
 import type { TransportResponse } from './transport.js';
 
 /** Bytes buffered ahead of a slow body reader before the upstream socket is paused. */
@@ -24,7 +25,7 @@ export class DispatchedResponse implements TransportResponse, Dispatcher.Dispatc
   headers: Record<string, string> = {};
 
   #controller: Controller | undefined;
-  readonly #signal: AbortSignal | undefined;
+  readonly #signal: AbortSignalLike | undefined;
   #onAbort: (() => void) | undefined;
   #resolveStart: ((response: TransportResponse) => void) | undefined;
   #rejectStart: ((error: unknown) => void) | undefined;
@@ -42,7 +43,7 @@ export class DispatchedResponse implements TransportResponse, Dispatcher.Dispatc
   #wake: (() => void) | undefined;
 
   constructor(
-    signal: AbortSignal | undefined,
+    signal: AbortSignalLike | undefined,
     resolve: (response: TransportResponse) => void,
     reject: (error: unknown) => void,
   ) {
@@ -60,7 +61,7 @@ export class DispatchedResponse implements TransportResponse, Dispatcher.Dispatc
   onRequestStart(controller: Controller): void {
     this.#controller = controller;
     if (this.#aborted !== undefined) controller.abort(this.#aborted as Error);
-    else if (this.#signal?.aborted) controller.abort(abortReason(this.#signal));
+    else if (this.#signal?.aborted) controller.abort(abortReason(this.#signal) as Error);
   }
 
   onResponseStart(
@@ -217,11 +218,6 @@ export class DispatchedResponse implements TransportResponse, Dispatcher.Dispatc
       this.#onAbort = undefined;
     }
   }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason = signal.reason;
-  return reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError');
 }
 
 /** undici's headers, with repeated ones joined; the object itself when none repeats (the usual case). */

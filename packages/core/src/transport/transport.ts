@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import { type AbortSignalLike, abortReason } from './abort.js';
 import { DispatchedResponse } from './dispatched-response.js';
 
 export interface TransportRequest {
@@ -6,7 +7,7 @@ export interface TransportRequest {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string | Uint8Array;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 export interface TransportResponse {
@@ -69,7 +70,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
     request(req) {
       const url = split(req.url);
       const signal = req.signal;
-      if (signal?.aborted) return Promise.reject(abortReasonOf(signal));
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       return new Promise<TransportResponse>((resolve, reject) => {
         const response = new DispatchedResponse(signal, resolve, reject);
         dispatcher.dispatch(
@@ -85,10 +86,6 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
       });
     },
   };
-}
-
-function abortReasonOf(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
 let shared: Transport | undefined;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -57,14 +57,23 @@ export function checkVirtualKeyFormat(key: string): boolean {
 
 /** SHA-256 of a virtual key, lower-case hex: the value stored and looked up. */
 export function hashVirtualKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return virtualKeyDigest(key).toString('hex');
+}
+
+/** SHA-256 of a virtual key as bytes (one-shot hash: no Hash object per request). */
+export function virtualKeyDigest(key: string): Buffer {
+  return hash('sha256', key, 'buffer');
 }
 
 /** Compares two hex hashes in constant time (lengths are public: both are SHA-256). */
 export function hashesEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+  return digestMatches(a, Buffer.from(b, 'hex'));
+}
+
+/** Whether a stored hex hash is `digest`, compared in constant time. */
+export function digestMatches(storedHex: string, digest: Buffer): boolean {
+  const stored = Buffer.from(storedHex, 'hex');
+  return stored.length === digest.length && stored.length > 0 && timingSafeEqual(stored, digest);
 }
 
 function checksumOf(text: string): string {

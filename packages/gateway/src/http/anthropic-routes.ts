@@ -19,7 +19,9 @@ const refuse = (reply: FastifyReply, p: Problem) => sendProblem(reply, 'anthropi
  */
 export function registerAnthropicRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/v1/messages', async (request, reply) => {
-    const auth = await authenticateRequest(request, deps.directory, true);
+    // Warm caches answer at once: a step is awaited only when it returned a promise.
+    const authenticated = authenticateRequest(request, deps.directory, true);
+    const auth = authenticated instanceof Promise ? await authenticated : authenticated;
     if (!auth.ok) return refuse(reply, auth.problem);
     const caller = auth.value;
     const body = request.body;
@@ -35,18 +37,20 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: RouteDeps): 
     }
     const headerKey = headerKeyOf(request);
     if (!headerKey.ok) return refuse(reply, headerKey.problem);
-    const prepared = await deps.caller.prepare({
+    const preparing = deps.caller.prepare({
       requestId: request.id,
       caller,
       model: parsed.value.model,
       operation: 'chat',
       headerKey: headerKey.value,
     });
+    const prepared = preparing instanceof Promise ? await preparing : preparing;
     if (!prepared.ok) return refuse(reply, prepared.problem);
     reply.header('x-keyhold-key-source', prepared.value.keySource);
 
     const input = applyTenantPolicy(parsed.value.input, caller.tenant.settings);
-    const admitted = await deps.caller.admit(prepared.value, input);
+    const admission = deps.caller.admit(prepared.value, input);
+    const admitted = admission instanceof Promise ? await admission : admission;
     if (!admitted.ok) return refuse(reply, admitted.problem);
     const call = admitted.value;
     reply.headers(call.admission.headers);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth/authenticate.js';
 import { applyTenantPolicy } from '../routing/apply-tenant-policy.js';
+import { type Awaitable, whenReady } from '../routing/directory.js';
 import { isModelAllowed } from '../routing/model-catalogue.js';
 import type { PreparedCall } from '../routing/provider-caller.js';
 import { rejectUpstreamOverrides } from '../routing/reject-upstream-overrides.js';
@@ -22,64 +23,78 @@ const refuse = (reply: FastifyReply, p: Problem) => sendProblem(reply, 'openai',
 
 /** The OpenAI-compatible API: chat completions, embeddings, model listing. */
 export function registerOpenAIRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  /** Authentication, body checks and key resolution shared by chat and embeddings. */
-  async function begin(
+  // The steps below answer at once when the caches are warm; `x instanceof Promise ? await x : x`
+  // takes a microtask only for a step that has to wait (a cold cache, a Redis round trip).
+
+  /** Key resolution shared by chat and embeddings; sends the refusal itself. */
+  function begin(
     request: FastifyRequest,
     reply: FastifyReply,
     model: string | undefined,
     operation: 'chat' | 'embedding',
     caller: Caller,
-  ): Promise<PreparedCall | undefined> {
+  ): Awaitable<PreparedCall | undefined> {
     const headerKey = headerKeyOf(request);
     if (!headerKey.ok) {
       refuse(reply, headerKey.problem);
       return undefined;
     }
-    const prepared = await deps.caller.prepare({
+    const prepared = deps.caller.prepare({
       requestId: request.id,
       caller,
       model,
       operation,
       headerKey: headerKey.value,
     });
-    if (!prepared.ok) {
-      refuse(reply, prepared.problem);
-      return undefined;
-    }
-    reply.header('x-keyhold-key-source', prepared.value.keySource);
-    return prepared.value;
+    return whenReady(prepared, (outcome) => {
+      if (!outcome.ok) {
+        refuse(reply, outcome.problem);
+        return undefined;
+      }
+      reply.header('x-keyhold-key-source', outcome.value.keySource);
+      return outcome.value;
+    });
   }
 
   /** Authenticates and checks the body is an object without upstream overrides. */
-  async function gate(request: FastifyRequest, reply: FastifyReply): Promise<Caller | undefined> {
-    const auth = await authenticateRequest(request, deps.directory, false);
-    if (!auth.ok) {
-      refuse(reply, auth.problem);
-      return undefined;
-    }
+  function gate(request: FastifyRequest, reply: FastifyReply): Awaitable<Caller | undefined> {
+    return whenReady(authenticateRequest(request, deps.directory, false), (auth) => {
+      if (!auth.ok) {
+        refuse(reply, auth.problem);
+        return undefined;
+      }
+      return checkBody(request, reply) ? auth.value : undefined;
+    });
+  }
+
+  /** The body is an object and names no upstream override; else the refusal is sent. */
+  function checkBody(request: FastifyRequest, reply: FastifyReply): boolean {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       refuse(reply, problem(400, 'invalid_body', 'The request body must be a JSON object'));
-      return undefined;
+      return false;
     }
     const override = rejectUpstreamOverrides(body as Record<string, unknown>);
     if (override) {
       refuse(reply, override);
-      return undefined;
+      return false;
     }
-    return auth.value;
+    return true;
   }
 
   app.post('/v1/chat/completions', async (request, reply) => {
-    const caller = await gate(request, reply);
+    const gated = gate(request, reply);
+    const caller = gated instanceof Promise ? await gated : gated;
     if (!caller) return reply;
     const parsed = parseChatRequest(request.body);
     if (!parsed.ok) return refuse(reply, problem(400, 'invalid_request', parsed.message, parsed.param));
-    const prepared = await begin(request, reply, parsed.value.model, 'chat', caller);
+    const begun = begin(request, reply, parsed.value.model, 'chat', caller);
+    const prepared = begun instanceof Promise ? await begun : begun;
     if (!prepared) return reply;
 
     const input = applyTenantPolicy(parsed.value.input, caller.tenant.settings);
-    const admitted = await deps.caller.admit(prepared, input);
+    const admission = deps.caller.admit(prepared, input);
+    const admitted = admission instanceof Promise ? await admission : admission;
     if (!admitted.ok) return refuse(reply, admitted.problem);
     const call = admitted.value;
     reply.headers(call.admission.headers);
@@ -113,13 +128,16 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: RouteDeps): voi
   });
 
   app.post('/v1/embeddings', async (request, reply) => {
-    const caller = await gate(request, reply);
+    const gated = gate(request, reply);
+    const caller = gated instanceof Promise ? await gated : gated;
     if (!caller) return reply;
     const parsed = parseEmbeddingsRequest(request.body);
     if (!parsed.ok) return refuse(reply, problem(400, 'invalid_request', parsed.message, parsed.param));
-    const prepared = await begin(request, reply, parsed.value.model, 'embedding', caller);
+    const begun = begin(request, reply, parsed.value.model, 'embedding', caller);
+    const prepared = begun instanceof Promise ? await begun : begun;
     if (!prepared) return reply;
-    const admitted = await deps.caller.admit(prepared, parsed.value.input);
+    const admission = deps.caller.admit(prepared, parsed.value.input);
+    const admitted = admission instanceof Promise ? await admission : admission;
     if (!admitted.ok) return refuse(reply, admitted.problem);
     const call = admitted.value;
     reply.headers(call.admission.headers);

@@ -1,4 +1,4 @@
-import type { StreamEvent } from '@keyhold/core';
+import type { AbortSource, StreamEvent } from '@keyhold/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { overheadOf } from './gateway-request.js';
 import { type Problem, problemFromError } from './problem.js';
@@ -28,7 +28,7 @@ export async function streamResponse(input: {
   /** The events in batches, as they arrived together upstream; each batch leaves in one write. */
   events: AsyncIterable<readonly StreamEvent[]>;
   encoder: StreamEncoder;
-  controller: AbortController;
+  controller: AbortSource;
 }): Promise<FastifyReply> {
   const { request, reply, surface, encoder, controller } = input;
   const iterator = input.events[Symbol.asyncIterator]();

@@ -1,3 +1,5 @@
+import type { Awaitable } from '../routing/directory.js';
+
 /** Who a budget caps. */
 export type BudgetScopeKind = 'tenant' | 'group' | 'user' | 'key';
 
@@ -100,11 +102,12 @@ export interface BudgetStatus {
  * }
  */
 export interface Budgets {
-  reserve(input: ReserveInput): Promise<ReserveResult>;
+  /** Answers at once (no promise) when the counters are in this process. */
+  reserve(input: ReserveInput): Awaitable<ReserveResult>;
   /** Replaces the hold with the real cost and fires any alerts. Idempotent per reservation. */
-  settle(reservation: BudgetReservation, actualMicros: number): Promise<void>;
+  settle(reservation: BudgetReservation, actualMicros: number): Awaitable<void>;
   /** Drops the hold: the call failed before any token was consumed. */
-  release(reservation: BudgetReservation): Promise<void>;
+  release(reservation: BudgetReservation): Awaitable<void>;
   /** Current spend and holds of a budget in the period containing `at` (default now). */
   status(budget: Budget, at?: number): Promise<BudgetStatus>;
   close(): Promise<void>;

@@ -7,6 +7,8 @@ import {
   type BudgetsOptions,
   DEFAULT_RESERVATION_TTL_MS,
   type PeriodWindow,
+  type ReserveInput,
+  type ReserveResult,
 } from './budgets.js';
 import { prepareReservation, toActualMicros } from './prepare-reservation.js';
 
@@ -94,46 +96,19 @@ export function createMemoryBudgets(options: BudgetsOptions = {}): Budgets {
   }
 
   return {
-    async reserve(input) {
-      const at = now();
-      const reservation = prepareReservation(input, at, ttl);
-      const held = reservation.entries.map((e) => state(e.budget.id, e.window, at));
-      for (let i = 0; i < reservation.entries.length; i++) {
-        const { budget, window } = reservation.entries[i]!;
-        const s = held[i]!;
-        if (budget.mode !== 'hard' || s.spent + s.reserved + reservation.micros <= budget.limitMicros)
-          continue;
-        if (!s.alerted.has(100)) {
-          s.alerted.add(100);
-          emitAlerts(
-            [
-              {
-                budget,
-                window,
-                threshold: 100,
-                spentMicros: s.spent,
-                limitMicros: budget.limitMicros,
-                cause: 'blocked',
-              },
-            ],
-            options,
-          );
-        }
-        return { ok: false, budget, window, spentMicros: s.spent, reservedMicros: s.reserved };
+    reserve(input) {
+      try {
+        return reserveNow(input);
+      } catch (error) {
+        return Promise.reject(error);
       }
-      for (const s of held) {
-        s.reserved += reservation.micros;
-        s.holds.set(reservation.id, { micros: reservation.micros, expiresAt: reservation.expiresAt });
-      }
-      sweep(at);
-      return { ok: true, reservation };
     },
 
-    async settle(reservation, actualMicros) {
+    settle(reservation, actualMicros) {
       finish(reservation, toActualMicros(actualMicros));
     },
 
-    async release(reservation) {
+    release(reservation) {
       finish(reservation, 0);
     },
 
@@ -147,4 +122,39 @@ export function createMemoryBudgets(options: BudgetsOptions = {}): Budgets {
       states.clear();
     },
   };
+
+  // Synchronous: the counters are here, so a reservation costs no promise and no microtask.
+  function reserveNow(input: ReserveInput): ReserveResult {
+    const at = now();
+    const reservation = prepareReservation(input, at, ttl);
+    const held = reservation.entries.map((e) => state(e.budget.id, e.window, at));
+    for (let i = 0; i < reservation.entries.length; i++) {
+      const { budget, window } = reservation.entries[i]!;
+      const s = held[i]!;
+      if (budget.mode !== 'hard' || s.spent + s.reserved + reservation.micros <= budget.limitMicros) continue;
+      if (!s.alerted.has(100)) {
+        s.alerted.add(100);
+        emitAlerts(
+          [
+            {
+              budget,
+              window,
+              threshold: 100,
+              spentMicros: s.spent,
+              limitMicros: budget.limitMicros,
+              cause: 'blocked',
+            },
+          ],
+          options,
+        );
+      }
+      return { ok: false, budget, window, spentMicros: s.spent, reservedMicros: s.reserved };
+    }
+    for (const s of held) {
+      s.reserved += reservation.micros;
+      s.holds.set(reservation.id, { micros: reservation.micros, expiresAt: reservation.expiresAt });
+    }
+    sweep(at);
+    return { ok: true, reservation };
+  }
 }

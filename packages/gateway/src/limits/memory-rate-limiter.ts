@@ -1,6 +1,12 @@
 import { gcraAdjust, gcraStep } from './gcra.js';
 import { decide, toDimensions, toTokenCost } from './rate-decision.js';
-import { RATE_PERIOD_MS, type RateLimiter, type RateScope } from './rate-limiter.js';
+import {
+  RATE_PERIOD_MS,
+  type RateCheckInput,
+  type RateCheckResult,
+  type RateLimiter,
+  type RateScope,
+} from './rate-limiter.js';
 
 export interface MemoryRateLimiterOptions {
   /** Clock in milliseconds. Default `Date.now`. */
@@ -27,21 +33,31 @@ export function createMemoryRateLimiter(options: MemoryRateLimiterOptions = {}):
     for (const [key, tat] of tats) if (tat <= at) tats.delete(key);
   }
 
+  function checkNow(input: RateCheckInput): RateCheckResult {
+    const at = now();
+    const tokens = toTokenCost(input.tokens);
+    const dims = toDimensions(input.scopes, tokens);
+    const keys = dims.map((d) => memoryKey(input.tenantId, d.scope, d.limit));
+    const steps = dims.map((d, i) => gcraStep(tats.get(keys[i]!), at, d.max, RATE_PERIOD_MS, d.cost));
+    if (steps.every((s) => s.allowed)) {
+      for (let i = 0; i < steps.length; i++) tats.set(keys[i]!, steps[i]!.newTat);
+    }
+    sweep(at);
+    return decide(input.tenantId, input.scopes, dims, steps, tokens);
+  }
+
+  // Synchronous: the counters are here, so a check costs no promise and no microtask.
   return {
-    async check(input) {
-      const at = now();
-      const tokens = toTokenCost(input.tokens);
-      const dims = toDimensions(input.scopes, tokens);
-      const keys = dims.map((d) => memoryKey(input.tenantId, d.scope, d.limit));
-      const steps = dims.map((d, i) => gcraStep(tats.get(keys[i]!), at, d.max, RATE_PERIOD_MS, d.cost));
-      if (steps.every((s) => s.allowed)) {
-        for (let i = 0; i < steps.length; i++) tats.set(keys[i]!, steps[i]!.newTat);
+    check(input) {
+      try {
+        return checkNow(input);
+      } catch (error) {
+        // A malformed limit fails the check the way a backend failure would: as a rejection.
+        return Promise.reject(error);
       }
-      sweep(at);
-      return decide(input.tenantId, input.scopes, dims, steps, tokens);
     },
 
-    async settle(ticket, actualTokens) {
+    settle(ticket, actualTokens) {
       const delta = toTokenCost(actualTokens) - ticket.reservedTokens;
       if (delta === 0) return;
       const at = now();

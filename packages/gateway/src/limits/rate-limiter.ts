@@ -1,3 +1,5 @@
+import type { Awaitable } from '../routing/directory.js';
+
 /** Who a rate limit applies to. */
 export type RateScopeKind = 'tenant' | 'user' | 'key';
 
@@ -73,9 +75,10 @@ export type RateCheckResult =
  * await limiter.settle(r.ticket, result.usage.totalTokens);
  */
 export interface RateLimiter {
-  check(input: RateCheckInput): Promise<RateCheckResult>;
+  /** Answers at once (no promise) when the counters are in this process. */
+  check(input: RateCheckInput): Awaitable<RateCheckResult>;
   /** Replaces the ticket's token estimate with the real count (refunds or charges the difference). */
-  settle(ticket: RateTicket, actualTokens: number): Promise<void>;
+  settle(ticket: RateTicket, actualTokens: number): Awaitable<void>;
   close(): Promise<void>;
 }
 

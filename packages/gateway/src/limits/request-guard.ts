@@ -2,10 +2,11 @@ import type { Caller } from '../auth/authenticate.js';
 import { type Outcome, type Problem, problem } from '../http/problem.js';
 import type { PriceTable } from '../metering/price-table.js';
 import { worstCaseCost } from '../metering/worst-case-cost.js';
-import { type BudgetReservation, budgetExceededMessage } from './budgets.js';
+import type { Awaitable } from '../routing/directory.js';
+import { type BudgetReservation, budgetExceededMessage, type ReserveResult } from './budgets.js';
 import { type CallerLimits, createCallerLimits } from './caller-limits.js';
 import type { Limits } from './create-limits.js';
-import type { RateLimitHeaders, RateTicket } from './rate-limiter.js';
+import type { RateCheckResult, RateLimitHeaders, RateTicket } from './rate-limiter.js';
 
 /** What the guard needs to know about a call before it goes upstream. */
 export interface AdmissionRequest {
@@ -34,7 +35,7 @@ export interface RequestGuard {
    * or `budget_exceeded`) with its headers; a backend failure (Redis down) is a 503
    * `limits_unavailable` — the gateway never serves unlimited traffic.
    */
-  admit(request: AdmissionRequest): Promise<Outcome<Admission>>;
+  admit(request: AdmissionRequest): Awaitable<Outcome<Admission>>;
   /** Resolves once every settlement started so far has reached the backend (for shutdown). */
   drain(): Promise<void>;
 }
@@ -84,7 +85,9 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
   const pending = new Set<Promise<unknown>>();
   const onError = options.onError ?? (() => {});
 
-  function track(work: Promise<unknown>): void {
+  /** Follows a settlement to the backend; an in-process one is already done (no promise). */
+  function track(work: Awaitable<unknown>): void {
+    if (!(work instanceof Promise)) return;
     const p = work.catch(onError).finally(() => pending.delete(p));
     pending.add(p);
   }
@@ -117,25 +120,35 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
     };
   }
 
-  async function reserve(
+  function reserve(
     request: AdmissionRequest,
     applicable: CallerLimits,
     ticket: RateTicket | undefined,
     headers: RateLimitHeaders,
-  ): Promise<Outcome<Admission>> {
+  ): Awaitable<Outcome<Admission>> {
     const worst = worstCaseCost(prices, request.provider, request.model, {
       inputTokens: request.inputTokens,
       maxOutputTokens: request.maxOutputTokens,
     });
     if (!worst.priced || worst.micros <= 0) return { ok: true, value: admission(headers, ticket, undefined) };
-    let reserved: Awaited<ReturnType<Limits['budgets']['reserve']>>;
-    try {
-      reserved = await limits.budgets.reserve({ budgets: applicable.budgets, micros: worst.micros });
-    } catch (error) {
+    const failed = (error: unknown): Outcome<Admission> => {
       refund(ticket);
       onError(error);
       return { ok: false, problem: UNAVAILABLE };
+    };
+    const reserved = limits.budgets.reserve({ budgets: applicable.budgets, micros: worst.micros });
+    if (reserved instanceof Promise) {
+      return reserved.then((r) => reservedOutcome(r, applicable, ticket, headers), failed);
     }
+    return reservedOutcome(reserved, applicable, ticket, headers);
+  }
+
+  function reservedOutcome(
+    reserved: ReserveResult,
+    applicable: CallerLimits,
+    ticket: RateTicket | undefined,
+    headers: RateLimitHeaders,
+  ): Outcome<Admission> {
     if (reserved.ok) return { ok: true, value: admission(headers, ticket, reserved.reservation) };
     refund(ticket);
     const index = applicable.budgets.indexOf(reserved.budget);
@@ -153,48 +166,62 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
     };
   }
 
+  /** The rate check's verdict; on admission, on to the budgets. */
+  function afterCheck(
+    request: AdmissionRequest,
+    applicable: CallerLimits,
+    checked: RateCheckResult,
+  ): Awaitable<Outcome<Admission>> {
+    if (!checked.ok) {
+      const { scope, limit, retryAfterMs } = checked;
+      const retry = checked.headers['retry-after'];
+      return {
+        ok: false,
+        problem: {
+          ...problem(
+            429,
+            'rate_limit_exceeded',
+            retryAfterMs === null
+              ? `This request's token estimate is larger than the ${scope.kind} '${scope.id}' limit of ${scope.tpm} tokens per minute`
+              : `Rate limit of ${scope.kind} '${scope.id}' reached: ${limit === 'requests' ? `${scope.rpm} requests` : `${scope.tpm} tokens`} per minute`,
+          ),
+          ...(retry !== undefined ? { retryAfterSeconds: Number(retry) } : {}),
+          headers:
+            retryAfterMs === null ? { ...checked.headers, 'x-should-retry': 'false' } : checked.headers,
+        },
+      };
+    }
+    if (applicable.budgets.length === 0) {
+      return { ok: true, value: admission(checked.headers, checked.ticket, undefined) };
+    }
+    return reserve(request, applicable, checked.ticket, checked.headers);
+  }
+
+  const unavailable = (error: unknown): Outcome<Admission> => {
+    onError(error);
+    return { ok: false, problem: UNAVAILABLE };
+  };
+
   return {
-    async admit(request) {
+    admit(request) {
       const applicable = limitsOf(request.caller);
       if (applicable.scopes.length === 0 && applicable.budgets.length === 0) return UNLIMITED;
-      let ticket: RateTicket | undefined;
-      let headers = NO_HEADERS;
-      if (applicable.scopes.length > 0) {
-        let checked: Awaited<ReturnType<Limits['rateLimiter']['check']>>;
-        try {
-          checked = await limits.rateLimiter.check({
-            tenantId: applicable.tenantId,
-            scopes: applicable.scopes,
-            tokens: request.inputTokens + request.maxOutputTokens,
-          });
-        } catch (error) {
-          onError(error);
-          return { ok: false, problem: UNAVAILABLE };
-        }
-        if (!checked.ok) {
-          const { scope, limit, retryAfterMs } = checked;
-          const retry = checked.headers['retry-after'];
-          return {
-            ok: false,
-            problem: {
-              ...problem(
-                429,
-                'rate_limit_exceeded',
-                retryAfterMs === null
-                  ? `This request's token estimate is larger than the ${scope.kind} '${scope.id}' limit of ${scope.tpm} tokens per minute`
-                  : `Rate limit of ${scope.kind} '${scope.id}' reached: ${limit === 'requests' ? `${scope.rpm} requests` : `${scope.tpm} tokens`} per minute`,
-              ),
-              ...(retry !== undefined ? { retryAfterSeconds: Number(retry) } : {}),
-              headers:
-                retryAfterMs === null ? { ...checked.headers, 'x-should-retry': 'false' } : checked.headers,
-            },
-          };
-        }
-        ticket = checked.ticket;
-        headers = checked.headers;
+      if (applicable.scopes.length === 0) return reserve(request, applicable, undefined, NO_HEADERS);
+      let checked: Awaitable<RateCheckResult>;
+      try {
+        checked = limits.rateLimiter.check({
+          tenantId: applicable.tenantId,
+          scopes: applicable.scopes,
+          tokens: request.inputTokens + request.maxOutputTokens,
+        });
+      } catch (error) {
+        return unavailable(error);
       }
-      if (applicable.budgets.length === 0) return { ok: true, value: admission(headers, ticket, undefined) };
-      return reserve(request, applicable, ticket, headers);
+      // In-process counters answer at once: the warm path takes no microtask here.
+      if (checked instanceof Promise) {
+        return checked.then((c) => afterCheck(request, applicable, c), unavailable);
+      }
+      return afterCheck(request, applicable, checked);
     },
 
     async drain() {

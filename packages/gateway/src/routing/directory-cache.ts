@@ -1,4 +1,4 @@
-import type { CredentialRecord, Directory, DirectoryChange } from './directory.js';
+import type { Awaitable, CredentialRecord, Directory, DirectoryChange } from './directory.js';
 
 export interface DirectoryCacheOptions {
   /** How long a looked-up record is trusted without a change notice (ms). Default 30 s. */
@@ -8,15 +8,17 @@ export interface DirectoryCacheOptions {
 }
 
 interface Entry<T> {
-  value: Promise<T>;
+  /** The lookup while it runs, then its result (so a warm hit costs no microtask). */
+  value: Awaitable<T>;
   expires: number;
 }
 
 /**
  * Wraps a directory with in-memory caches so the hot path does no round trip once warm.
- * Concurrent misses for the same key share one lookup. Entries expire after `ttlMs`, and a change
- * notice from the directory drops the affected entries at once. `open` is never cached: secrets
- * are decrypted per request and dropped with it.
+ * Concurrent misses for the same key share one lookup; once it has answered, hits return the
+ * value itself rather than a promise. Entries expire after `ttlMs`, and a change notice from the
+ * directory drops the affected entries at once. `open` is never cached: secrets are decrypted per
+ * request and dropped with it.
  */
 export function createDirectoryCache(directory: Directory, options: DirectoryCacheOptions = {}): Directory {
   const ttl = options.ttlMs ?? 30_000;
@@ -34,38 +36,69 @@ export function createDirectoryCache(directory: Directory, options: DirectoryCac
   const credentials = new Map<string, Map<string, Entry<CredentialRecord[]>>>();
   let credentialEntries = 0;
 
-  function cached<T>(table: Map<string, Entry<unknown>>, key: string, load: () => Promise<T>): Promise<T> {
+  /**
+   * Settles `entry` when its lookup answers: the result replaces the promise, a failure drops
+   * the entry (a failed lookup is not remembered), unless `entry` was replaced meanwhile.
+   */
+  function settleEntry<T>(entry: Entry<T>, loading: Promise<T>, drop: () => void, current: () => unknown) {
+    loading.then(
+      (value) => {
+        if (current() === entry) entry.value = value;
+      },
+      () => {
+        if (current() === entry) drop();
+      },
+    );
+  }
+
+  function cached<T>(
+    table: Map<string, Entry<unknown>>,
+    key: string,
+    load: () => Awaitable<T>,
+  ): Awaitable<T> {
     const now = Date.now();
     const hit = table.get(key);
-    if (hit && hit.expires > now) return hit.value as Promise<T>;
+    if (hit && hit.expires > now) return hit.value as Awaitable<T>;
     const value = load();
-    // A failed lookup is not remembered.
-    value.catch(() => table.delete(key));
+    const entry: Entry<T> = { value, expires: now + ttl };
     if (table.size >= max) table.delete(table.keys().next().value as string);
-    table.set(key, { value, expires: now + ttl });
+    table.set(key, entry);
+    if (value instanceof Promise) {
+      settleEntry(
+        entry,
+        value,
+        () => table.delete(key),
+        () => table.get(key),
+      );
+    }
     return value;
   }
 
-  function cachedCredentials(tenantId: string, provider: string): Promise<CredentialRecord[]> {
+  function cachedCredentials(tenantId: string, provider: string): Awaitable<CredentialRecord[]> {
     const now = Date.now();
     let byProvider = credentials.get(tenantId);
     const hit = byProvider?.get(provider);
     if (hit && hit.expires > now) return hit.value;
     const value = directory.listCredentials(tenantId, provider);
-    value.catch(() => {
-      const current = credentials.get(tenantId);
-      if (current?.get(provider)?.value === value) {
-        current.delete(provider);
-        credentialEntries--;
-      }
-    });
     if (byProvider === undefined) {
       if (credentialEntries >= max) dropCredentials(credentials.keys().next().value as string);
       byProvider = new Map();
       credentials.set(tenantId, byProvider);
     }
     if (!byProvider.has(provider)) credentialEntries++;
-    byProvider.set(provider, { value, expires: now + ttl });
+    const entry: Entry<CredentialRecord[]> = { value, expires: now + ttl };
+    byProvider.set(provider, entry);
+    if (value instanceof Promise) {
+      settleEntry(
+        entry,
+        value,
+        () => {
+          credentials.get(tenantId)?.delete(provider);
+          credentialEntries--;
+        },
+        () => credentials.get(tenantId)?.get(provider),
+      );
+    }
     return value;
   }
 

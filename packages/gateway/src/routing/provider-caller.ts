@@ -1,5 +1,6 @@
 import {
   AbortedError,
+  type AbortSignalLike,
   type AttemptInfo,
   adapterFor,
   type CallOptions,
@@ -31,7 +32,7 @@ import { estimateChatInputTokens, estimateEmbedInputTokens } from '../metering/e
 import type { PriceTable } from '../metering/price-table.js';
 import { type AttemptOutcome, toUsageEvent, type UsageContext } from '../metering/to-usage-event.js';
 import type { UsageSink } from '../metering/usage-sink.js';
-import type { Directory } from './directory.js';
+import { type Awaitable, type Directory, whenReady } from './directory.js';
 import { type ModelCatalogue, type ModelRoute, resolveModel } from './model-catalogue.js';
 import { type KeyChoice, type KeySource, resolveProviderKey } from './resolve-provider-key.js';
 
@@ -106,30 +107,30 @@ export interface ProviderCaller {
     operation: Operation;
     /** The `X-Provider-API-Key` header value, if sent. */
     headerKey: string | undefined;
-  }): Promise<Outcome<PreparedCall>>;
+  }): Awaitable<Outcome<PreparedCall>>;
   /**
    * Rate limits and budgets for the call, from a cheap estimate of its prompt (characters / 4,
    * see `estimate-tokens.ts`) and its output allowance (max tokens, else the default cap).
    * A refusal is a problem to send as is (429 or 503, with its headers).
    */
-  admit(call: PreparedCall, input: ChatInput | EmbedInput): Promise<Outcome<AdmittedCall>>;
+  admit(call: PreparedCall, input: ChatInput | EmbedInput): Awaitable<Outcome<AdmittedCall>>;
   generate(
     call: AdmittedCall,
     input: ChatInput,
-    signal: AbortSignal,
+    signal: AbortSignalLike,
     timing: RequestTiming,
   ): Promise<ChatResult>;
   /** The call's events in batches: those that arrived together in one upstream body chunk. */
   stream(
     call: AdmittedCall,
     input: ChatInput,
-    signal: AbortSignal,
+    signal: AbortSignalLike,
     timing: RequestTiming,
   ): AsyncIterable<readonly StreamEvent[]>;
   embed(
     call: AdmittedCall,
     input: EmbedInput,
-    signal: AbortSignal,
+    signal: AbortSignalLike,
     timing: RequestTiming,
   ): Promise<EmbedResult>;
   /** Resolves once metering started for finished calls (token counting, settlements) is done. */
@@ -178,7 +179,7 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
 
   function callOptions(
     call: PreparedCall,
-    signal: AbortSignal,
+    signal: AbortSignalLike,
     onAttempt: (a: AttemptInfo) => void,
   ): CallOptions {
     return {
@@ -341,39 +342,44 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
   return {
     isAvailable,
 
-    async prepare(input) {
+    prepare(input) {
       // No work the ledger cannot record: refused before a key is opened or a budget touched.
       if (options.usage.accepting?.() === false) return { ok: false, problem: LEDGER_UNAVAILABLE };
       const tenant = input.caller.tenant;
       const routed = resolveModel(input.model, tenant, options.catalogue, input.operation, isAvailable);
       if (!routed.ok) return routed;
       const route = routed.value;
-      const chosen = await resolveProviderKey({
+      const chosen = resolveProviderKey({
         directory: options.directory,
         caller: input.caller,
         provider: route.provider,
         operation: input.operation,
         hasHeaderKey: input.headerKey !== undefined,
       });
-      if (!chosen.ok) return chosen;
-      const credential = await openChoice(options.directory, chosen.value, route.provider, input.headerKey);
-      return {
-        ok: true,
-        value: {
-          requestId: input.requestId,
-          caller: input.caller,
-          route,
-          operation: input.operation,
-          keySource: chosen.value.source,
-          ...(chosen.value.source !== 'header' ? { credentialId: chosen.value.credentialId } : {}),
-          credential,
-        },
-      };
+      // Warm caches answer at once: no microtask between the request and the decryption.
+      return whenReady(chosen, (choice): Awaitable<Outcome<PreparedCall>> => {
+        if (!choice.ok) return choice;
+        return whenReady(
+          openChoice(options.directory, choice.value, route.provider, input.headerKey),
+          (credential) => {
+            const prepared: PreparedCall = {
+              requestId: input.requestId,
+              caller: input.caller,
+              route,
+              operation: input.operation,
+              keySource: choice.value.source,
+              credential,
+            };
+            if (choice.value.source !== 'header') prepared.credentialId = choice.value.credentialId;
+            return { ok: true, value: prepared };
+          },
+        );
+      });
     },
 
-    async admit(call, input) {
+    admit(call, input) {
       const chat = call.operation === 'chat';
-      const admitted = await options.guard.admit({
+      const admitted = options.guard.admit({
         caller: call.caller,
         provider: call.route.provider,
         model: call.route.model,
@@ -382,8 +388,10 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
           : estimateEmbedInputTokens(input as EmbedInput),
         maxOutputTokens: chat ? ((input as ChatInput).maxTokens ?? defaultMaxOutput) : 0,
       });
-      if (!admitted.ok) return admitted;
-      return { ok: true, value: { ...call, admission: admitted.value } };
+      return whenReady(admitted, (outcome): Outcome<AdmittedCall> => {
+        if (!outcome.ok) return outcome;
+        return { ok: true, value: { ...call, admission: outcome.value } };
+      });
     },
 
     async generate(call, input, signal, timing) {
@@ -520,12 +528,12 @@ function usageContext(call: PreparedCall): UsageContext {
   };
 }
 
-async function openChoice(
+function openChoice(
   directory: Directory,
   choice: KeyChoice,
   provider: string,
   headerKey: string | undefined,
-): Promise<Credential> {
+): Awaitable<Credential> {
   if (choice.source === 'header') return toCredential(provider, Secret.from(headerKey ?? ''));
   return directory.open(choice.ref);
 }

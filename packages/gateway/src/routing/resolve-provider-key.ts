@@ -1,7 +1,14 @@
 import type { Operation } from '@keyhold/core';
 import type { Caller } from '../auth/authenticate.js';
 import { type Outcome, problem } from '../http/problem.js';
-import type { CredentialPurpose, CredentialRecord, CredentialRef, Directory } from './directory.js';
+import {
+  type Awaitable,
+  type CredentialPurpose,
+  type CredentialRecord,
+  type CredentialRef,
+  type Directory,
+  whenReady,
+} from './directory.js';
 
 /** Which link of the gateway's key chain supplied the provider key (sent as `x-keyhold-key-source`). */
 export type KeySource = 'header' | 'user' | 'group' | 'tenant' | 'operator';
@@ -31,7 +38,7 @@ export interface ResolveProviderKeyInput {
  * link a credential for the exact operation wins over an `any` one, and an active credential over
  * a revoked one of the same purpose (a rotated key keeps its old row).
  */
-export async function resolveProviderKey(input: ResolveProviderKeyInput): Promise<Outcome<KeyChoice>> {
+export function resolveProviderKey(input: ResolveProviderKeyInput): Awaitable<Outcome<KeyChoice>> {
   const { directory, caller, provider, operation } = input;
   const { settings } = caller.tenant;
   const mode = directory.mode;
@@ -44,11 +51,10 @@ export async function resolveProviderKey(input: ResolveProviderKeyInput): Promis
         'This tenant does not allow the X-Provider-API-Key header',
       );
     }
-    return { ok: true, value: { source: 'header' } };
+    return HEADER_CHOICE;
   }
-
-  if (mode !== 'single') {
-    const records = await directory.listCredentials(caller.tenant.id, provider);
+  if (mode === 'single') return operatorLink(input);
+  return whenReady(directory.listCredentials(caller.tenant.id, provider), (records) => {
     if (records.length > 0) {
       if (caller.user) {
         const decided = decide(records, 'user', caller.user.id, operation);
@@ -62,36 +68,46 @@ export async function resolveProviderKey(input: ResolveProviderKeyInput): Promis
       const decided = decide(records, 'tenant', caller.tenant.id, operation);
       if (decided) return decided;
     }
-  }
+    return operatorLink(input);
+  });
+}
 
+const HEADER_CHOICE: Outcome<KeyChoice> = { ok: true, value: { source: 'header' } };
+
+/** The chain's last link: the operator's key, where the mode and the tenant allow it. */
+function operatorLink(input: ResolveProviderKeyInput): Awaitable<Outcome<KeyChoice>> {
+  const { directory, caller, provider, operation } = input;
+  const { settings } = caller.tenant;
+  const mode = directory.mode;
   const byo = settings.mandatoryByo?.includes(operation) ?? false;
   const operatorAllowed = mode === 'single' || (mode === 'shared' && settings.allowOperatorFallback && !byo);
-  if (operatorAllowed && !(mode === 'single' && byo)) {
-    const candidates = pickByPurpose(await directory.listOperatorKeys(provider), operation);
-    if (candidates) {
-      const chosen = candidates.find((k) => k.status === 'active');
-      if (chosen) {
-        return {
-          ok: true,
-          value: { source: 'operator', ref: { kind: 'operator', id: chosen.id }, credentialId: chosen.id },
-        };
-      }
-      // The operator's key for this call is invalid or revoked: say so, rather than "no key".
-      const first = candidates[0]!;
-      return refuse(
-        401,
-        first.status === 'revoked' ? 'provider_credential_revoked' : 'provider_credential_invalid',
-        `The operator credential for provider "${first.provider}" is ${first.status}`,
-      );
+  const none = () =>
+    refuse(
+      401,
+      'no_provider_credential',
+      byo
+        ? `No credential of this tenant for provider "${provider}"; ${operation} calls must use the tenant's own key`
+        : `No credential for provider "${provider}" is available to this caller`,
+    );
+  if (!operatorAllowed || (mode === 'single' && byo)) return none();
+  return whenReady(directory.listOperatorKeys(provider), (keys) => {
+    const candidates = pickByPurpose(keys, operation);
+    if (!candidates) return none();
+    const chosen = candidates.find((k) => k.status === 'active');
+    if (chosen) {
+      return {
+        ok: true,
+        value: { source: 'operator', ref: { kind: 'operator', id: chosen.id }, credentialId: chosen.id },
+      };
     }
-  }
-  return refuse(
-    401,
-    'no_provider_credential',
-    byo
-      ? `No credential of this tenant for provider "${provider}"; ${operation} calls must use the tenant's own key`
-      : `No credential for provider "${provider}" is available to this caller`,
-  );
+    // The operator's key for this call is invalid or revoked: say so, rather than "no key".
+    const first = candidates[0]!;
+    return refuse(
+      401,
+      first.status === 'revoked' ? 'provider_credential_revoked' : 'provider_credential_invalid',
+      `The operator credential for provider "${first.provider}" is ${first.status}`,
+    );
+  });
 }
 
 /**

@@ -279,9 +279,9 @@ for (const backend of BACKENDS) {
         directory.open({ kind: 'credential', id: f.credentialIds.operator }),
       ).rejects.toBeInstanceOf(NotFoundError);
       await expect(directory.open({ kind: 'credential', id: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
-      const error = await directory
-        .open({ kind: 'operator', id: f.credentialIds.revokedOp })
-        .catch((e: unknown) => e);
+      const error = await Promise.resolve(
+        directory.open({ kind: 'operator', id: f.credentialIds.revokedOp }),
+      ).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AuthenticationError);
       expect((error as Error).message).toContain('revoked');
     });

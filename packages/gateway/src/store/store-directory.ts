@@ -1,6 +1,7 @@
 import { AuthenticationError, type Credential, NotFoundError } from '@keyhold/core';
 import type { Kysely } from 'kysely';
 import type {
+  Awaitable,
   CredentialRef,
   DeploymentMode,
   Directory,
@@ -156,6 +157,37 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
     return row && sealedOf(row);
   };
 
+  /**
+   * Decrypts a sealed row for one call, once the row is known to be the one `ref` names. A
+   * refusal is a rejected promise, never a throw, so `open` always fails the same way.
+   */
+  const openRow = (
+    ref: CredentialRef,
+    row: SealedRow | undefined,
+    entry: { touched: number } | undefined,
+  ): Awaitable<Credential> => {
+    if (!row) return Promise.reject(new NotFoundError(`Credential ${ref.id} no longer exists`));
+    if (row.status !== 'active') {
+      // The listing the caller chose from was stale: never serve a revoked or invalid key.
+      return Promise.reject(
+        new AuthenticationError(`Credential ${row.id} is ${row.status}`, { provider: row.provider }),
+      );
+    }
+    let credential: Credential;
+    try {
+      credential = vault.open(row);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Last use is written in batches with one time per batch: a row already recorded in the
+    // pending batch needs no second entry (a hash-table write saved on every warm request).
+    if (entry === undefined || entry.touched !== touches.generation) {
+      touches.touch(row.id);
+      if (entry) entry.touched = touches.generation;
+    }
+    return credential;
+  };
+
   return {
     mode,
     ready: listener?.ready ?? Promise.resolve(),
@@ -232,30 +264,15 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
       return rows.map(toOperatorKeyRecord);
     },
 
-    async open(ref): Promise<Credential> {
-      // A warm request finds the row remembered: no await before the decryption.
+    open(ref): Awaitable<Credential> {
+      // A warm request finds the row remembered: decrypted at once, no await.
       const hit = sealed.get(ref.id);
-      const fresh = hit !== undefined && hit.expires > Date.now() ? hit : undefined;
-      // A ref names its kind: an operator ref never opens a tenant's credential, nor the reverse.
-      const row = fresh
-        ? (fresh.row.ownerKind === 'operator') === (ref.kind === 'operator')
-          ? fresh.row
-          : undefined
-        : await loadSealed(ref);
-      if (!row) throw new NotFoundError(`Credential ${ref.id} no longer exists`);
-      if (row.status !== 'active') {
-        // The listing the caller chose from was stale: never serve a revoked or invalid key.
-        throw new AuthenticationError(`Credential ${row.id} is ${row.status}`, { provider: row.provider });
+      if (hit !== undefined && hit.expires > Date.now()) {
+        // A ref names its kind: an operator ref never opens a tenant's credential, nor the reverse.
+        const row = (hit.row.ownerKind === 'operator') === (ref.kind === 'operator') ? hit.row : undefined;
+        return openRow(ref, row, hit);
       }
-      const credential = vault.open(row);
-      // Last use is written in batches with one time per batch: a row already recorded in the
-      // pending batch needs no second entry (a hash-table write saved on every warm request).
-      const entry = fresh ?? sealed.get(row.id);
-      if (entry === undefined || entry.touched !== touches.generation) {
-        touches.touch(row.id);
-        if (entry) entry.touched = touches.generation;
-      }
-      return credential;
+      return loadSealed(ref).then((row) => openRow(ref, row, row && sealed.get(row.id)));
     },
 
     subscribe(listen) {

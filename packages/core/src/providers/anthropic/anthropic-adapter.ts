@@ -4,6 +4,7 @@ import {
   type KeyholdError,
   ProviderUnavailableError,
 } from '../../errors.js';
+import type { AbortSignalLike } from '../../transport/abort.js';
 import { parseSse } from '../../transport/sse.js';
 import type { TransportResponse } from '../../transport/transport.js';
 import type { ChatRequest } from '../../types/index.js';
@@ -96,7 +97,7 @@ function extraHeaders(call: CallContext, own: Record<string, string>): Record<st
  * A failure while reading a started stream. A broken connection is reported as the stream ending
  * early; timeouts, aborts and typed errors keep their own class.
  */
-function streamError(provider: string, error: unknown, signal: AbortSignal | undefined): KeyholdError {
+function streamError(provider: string, error: unknown, signal: AbortSignalLike | undefined): KeyholdError {
   const mapped = transportError(provider, error, signal);
   if (isKeyholdError(error) || !(mapped instanceof ProviderUnavailableError)) return mapped;
   return new ProviderUnavailableError(`${provider} stream ended before completion`, {

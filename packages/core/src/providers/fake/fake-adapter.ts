@@ -1,4 +1,5 @@
 import { AbortedError } from '../../errors.js';
+import type { AbortSignalLike } from '../../transport/abort.js';
 import type {
   ChatRequest,
   ChatResult,
@@ -174,7 +175,7 @@ function vectorOf(text: string, dims: number): number[] {
   return Array.from({ length: dims }, (_, i) => Math.round((Math.sin(h + i) + 1) * 5000) / 10000);
 }
 
-function pause(ms: number | undefined, signal?: AbortSignal): Promise<void> {
+function pause(ms: number | undefined, signal?: AbortSignalLike): Promise<void> {
   if (!ms) {
     if (signal?.aborted) return Promise.reject(new AbortedError());
     return Promise.resolve();

@@ -1,4 +1,5 @@
 import { isKeyholdError, ProviderUnavailableError } from '../../errors.js';
+import type { AbortSignalLike } from '../../transport/abort.js';
 import type { SseEvent } from '../../transport/sse.js';
 import type { StreamEvent } from '../../types/index.js';
 import { safeJson, transportError } from '../http-call.js';
@@ -14,7 +15,7 @@ export interface GeminiStreamContext {
   model: string;
   /** Used when the chunks carry no `responseId`. */
   fallbackId: string;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 interface OpenCall {
@@ -143,7 +144,7 @@ export async function* fromGeminiStream(
 }
 
 /** A body that breaks off mid-way is a cut stream, not an unreachable provider. */
-function streamFailure(provider: string, error: unknown, signal?: AbortSignal) {
+function streamFailure(provider: string, error: unknown, signal?: AbortSignalLike) {
   if (isKeyholdError(error)) return error;
   const mapped = transportError(provider, error, signal);
   if (mapped instanceof ProviderUnavailableError) {

@@ -1,4 +1,5 @@
 import { isKeyholdError, type KeyholdError, ProviderUnavailableError } from '../../errors.js';
+import type { AbortSignalLike } from '../../transport/abort.js';
 import { EventBatches } from '../../transport/event-batches.js';
 import type { SseEvent } from '../../transport/sse.js';
 import type { StreamEvent, Usage } from '../../types/index.js';
@@ -13,7 +14,7 @@ export interface OpenAIStreamContext {
   provider: string;
   /** The requested model, used only if the stream names none. */
   model: string;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 /**
@@ -177,7 +178,7 @@ function parseChunk(provider: string, data: string): OpenAIChatWire {
  * A failure while reading a started stream. A broken connection is reported as the stream ending
  * early; typed errors, timeouts and aborts keep their own class.
  */
-function streamError(provider: string, error: unknown, signal: AbortSignal | undefined): KeyholdError {
+function streamError(provider: string, error: unknown, signal: AbortSignalLike | undefined): KeyholdError {
   const mapped = transportError(provider, error, signal);
   if (isKeyholdError(error) || !(mapped instanceof ProviderUnavailableError)) return mapped;
   return new ProviderUnavailableError(`${provider} stream ended before completion`, {

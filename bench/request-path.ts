@@ -1,0 +1,310 @@
+/**
+ * The gateway's request path, stage by stage, in one process and without sockets: what each
+ * stage a chat request passes through costs in CPU, warm, measured the way the server runs it.
+ *
+ *   npm run bench:request-path -- [--requests 20000] [--rounds 5] [--postgres]
+ *
+ * The store is in-memory PGlite by default (`--postgres`: a throwaway database on
+ * KEYHOLD_BENCH_DATABASE_URL, else KEYHOLD_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres).
+ * One tenant is created through the admin API with a vault-sealed credential, rate limits
+ * (tenant and per key), budgets and a virtual key, exactly as the gateway benchmark does. Then,
+ * for each stage, `--requests` calls are timed (process CPU time ÷ calls, median of `--rounds`):
+ *
+ * - authenticate: the virtual key → caller (checksum, hash, directory cache);
+ * - prepare: model route, key chain and vault decryption;
+ * - admit + settle: rate limits and budgets;
+ * - call upstream: core's engine and adapter over a transport that answers at once (no socket);
+ * - record usage: the usage event into the durable ledger (journal + batched inserts);
+ * - whole request: the gateway's HTTP routes through Fastify's `inject` (no socket) with that
+ *   transport — everything the server does per request except the network.
+ *
+ * This is a profiling aid, not a target: the figures to quote are `bench/gateway-compare.mjs`'s.
+ * `--cpu-prof file` writes a CPU profile of the whole-request stage.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Transport, TransportRequest, TransportResponse } from '@keyhold/core';
+import pg from 'pg';
+import { createAdminApi } from '../packages/gateway/src/admin/index.js';
+import { authenticate } from '../packages/gateway/src/auth/authenticate.js';
+import { createGateway } from '../packages/gateway/src/create-gateway.js';
+import { createSsrfPolicy } from '../packages/gateway/src/egress/index.js';
+import { createLogger } from '../packages/gateway/src/http/logger.js';
+import { createLimits } from '../packages/gateway/src/limits/create-limits.js';
+import { createRequestGuard } from '../packages/gateway/src/limits/request-guard.js';
+import { openUsageLedger } from '../packages/gateway/src/metering/ledger/usage-ledger.js';
+import { createPriceTable } from '../packages/gateway/src/metering/price-table.js';
+import { createDirectoryCache } from '../packages/gateway/src/routing/directory-cache.js';
+import { createProviderCaller } from '../packages/gateway/src/routing/provider-caller.js';
+import { createDatabase } from '../packages/gateway/src/store/database.js';
+import { migrateToLatest } from '../packages/gateway/src/store/migrate.js';
+import { createStoreDirectory } from '../packages/gateway/src/store/store-directory.js';
+import { checkKeyring } from '../packages/gateway/src/vault/key-check.js';
+import { createKeyring } from '../packages/gateway/src/vault/keyring.js';
+import { createVault } from '../packages/gateway/src/vault/vault.js';
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '20000' },
+    rounds: { type: 'string', default: '5' },
+    postgres: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const REQUESTS = Number(values.requests);
+const ROUNDS = Number(values.rounds);
+const POSTGRES_URL =
+  process.env.KEYHOLD_BENCH_DATABASE_URL ??
+  (values.postgres
+    ? (process.env.KEYHOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+    : undefined);
+
+/** A transport that answers every chat call at once with a fixed OpenAI completion. */
+function instantTransport(): Transport {
+  let seq = 0;
+  const body = (model: string) =>
+    JSON.stringify({
+      id: `chatcmpl-bench${++seq}`,
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model,
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: 'The quick brown fox jumps over the lazy dog.',
+            refusal: null,
+          },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 },
+    });
+  return {
+    async request(req: TransportRequest): Promise<TransportResponse> {
+      const text = body(JSON.parse(String(req.body)).model);
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: (async function* () {
+          yield Buffer.from(text);
+        })(),
+        text: async () => text,
+        dump: async () => {},
+      };
+    },
+  };
+}
+
+async function openDatabase() {
+  if (!POSTGRES_URL) return { database: await createDatabase(), drop: async () => {} };
+  const name = `keyhold_bench_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  const database = await createDatabase({ url: url.toString() });
+  return { database, drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
+async function main() {
+  const { database, drop } = await openDatabase();
+  const ledgerDir = mkdtempSync(path.join(os.tmpdir(), 'keyhold-bench-ledger-'));
+  const logFile = path.join(ledgerDir, 'gateway.log');
+  try {
+    await migrateToLatest(database.db);
+    const vault = createVault({ keyring: createKeyring([{ version: 1, key: randomBytes(32) }]) });
+    await checkKeyring(database.db, vault.keyring);
+    const store = createStoreDirectory({ db: database.db, vault, mode: 'shared' });
+    await store.ready;
+    const ledger = await openUsageLedger({ db: database.db, dir: ledgerDir });
+    const transport = instantTransport();
+    const pino = await import('pino');
+    const logger = createLogger({
+      destination: pino.default.destination({ dest: logFile, sync: false, minLength: 4096 }),
+    });
+    const gateway = createGateway({ directory: store, logger, transport, usage: ledger });
+    const operatorToken = `kh-bench-operator-${randomBytes(16).toString('hex')}`;
+    await gateway.app.register(
+      createAdminApi({ db: database.db, vault, operatorToken, ssrf: createSsrfPolicy(), logger }),
+    );
+    await gateway.app.ready();
+    const admin = async (method: 'POST' | 'PUT', url: string, payload: unknown, tenant?: string) => {
+      const res = await gateway.app.inject({
+        method,
+        url,
+        payload: payload as Record<string, unknown>,
+        headers: {
+          authorization: `Bearer ${operatorToken}`,
+          ...(tenant ? { 'x-keyhold-tenant': tenant } : {}),
+        },
+      });
+      if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+      return res.json();
+    };
+    const huge = 1_000_000_000;
+    await admin('PUT', '/api/v1/egress/allow-list', { hosts: ['127.0.0.1'] });
+    const tenant = await admin('POST', '/api/v1/tenants', {
+      name: 'Benchmark tenant',
+      settings: {
+        rate_limits: {
+          requests_per_minute: huge,
+          tokens_per_minute: huge,
+          per_key: { requests_per_minute: huge, tokens_per_minute: huge },
+        },
+        budgets: [{ id: 'bench-daily', scope: 'tenant', period: 'day', limit_usd: 1e9, mode: 'hard' }],
+        monthly_budget_usd: 1e9,
+      },
+      credential: {
+        provider: 'openai-compatible',
+        apiKey: `bench-throwaway-${randomBytes(12).toString('hex')}`,
+        baseURL: 'http://127.0.0.1:9/v1',
+      },
+    });
+    const virtualKey = (await admin('POST', '/api/v1/virtual-keys', { name: 'bench' }, tenant.id))
+      .key as string;
+    const model = 'openai-compatible/gpt-4o-mini';
+    const messages = [
+      { role: 'system' as const, content: 'You are a terse assistant.' },
+      { role: 'user' as const, content: 'Write one sentence about foxes.' },
+    ];
+
+    // The stages, over their own instances of what createGateway builds (same store and ledger).
+    const directory = createDirectoryCache(store);
+    const prices = createPriceTable();
+    const limits = createLimits({});
+    const guard = createRequestGuard({ limits, prices });
+    const caller = createProviderCaller({
+      directory,
+      catalogue: { aliases: {}, list: [] },
+      usage: ledger,
+      prices,
+      guard,
+      transport,
+    });
+    const auth = await authenticate(directory, virtualKey);
+    if (!auth.ok) throw new Error('authentication failed');
+    const who = auth.caller;
+    const prepared = await caller.prepare({
+      requestId: 'r',
+      caller: who,
+      model,
+      operation: 'chat',
+      headerKey: undefined,
+    });
+    if (!prepared.ok) throw new Error(`prepare failed: ${prepared.problem.message}`);
+    const input = { messages, maxTokens: 64, temperature: 0 };
+    const admitted = await caller.admit(prepared.value, input);
+    if (!admitted.ok) throw new Error('admission failed');
+    const timing = { started: 0, upstreamMs: 0 };
+    const signal = new AbortController().signal;
+    let n = 0;
+    const body = JSON.stringify({ model, messages, max_tokens: 64, temperature: 0 });
+    const headers = { authorization: `Bearer ${virtualKey}`, 'content-type': 'application/json' };
+
+    const stages: { name: string; run: () => Promise<unknown> | unknown }[] = [
+      { name: 'authenticate', run: () => authenticate(directory, virtualKey) },
+      {
+        name: 'prepare (route, key chain, decrypt)',
+        run: () =>
+          caller.prepare({
+            requestId: `r${++n}`,
+            caller: who,
+            model,
+            operation: 'chat',
+            headerKey: undefined,
+          }),
+      },
+      {
+        name: 'admit + settle (limits, budgets)',
+        run: async () => {
+          const a = await caller.admit(prepared.value, input);
+          if (a.ok) a.value.admission.settle(32, 0);
+        },
+      },
+      {
+        name: 'call upstream + record usage',
+        run: async () => {
+          const a = await caller.admit(prepared.value, input);
+          if (!a.ok) throw new Error('admission failed');
+          await caller.generate({ ...a.value, requestId: `g${++n}` }, input, signal, timing);
+        },
+      },
+      {
+        name: 'whole request (inject)',
+        run: async () => {
+          const res = await gateway.app.inject({
+            method: 'POST',
+            url: '/v1/chat/completions',
+            payload: body,
+            headers,
+          });
+          if (res.statusCode !== 200) throw new Error(`whole request: ${res.statusCode} ${res.body}`);
+        },
+      },
+    ];
+
+    console.log(
+      `request path, stage by stage — ${POSTGRES_URL ? 'PostgreSQL' : 'PGlite (in memory)'} store, ${REQUESTS} calls × ${ROUNDS} rounds, node ${process.version}`,
+    );
+    for (const stage of stages) {
+      const perCall: number[] = [];
+      const profile = values['cpu-prof'] && stage.name.startsWith('whole');
+      const session = profile ? new Session() : undefined;
+      for (let round = 0; round < ROUNDS + 1; round++) {
+        if (session && round === 1) {
+          session.connect();
+          await session.post('Profiler.enable');
+          await session.post('Profiler.start');
+        }
+        const before = process.cpuUsage();
+        // Eight calls in flight, like a gateway under load.
+        let left = REQUESTS;
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            while (left-- > 0) await stage.run();
+          }),
+        );
+        const used = process.cpuUsage(before);
+        // Round 0 warms the JIT and the caches.
+        if (round > 0) perCall.push((used.user + used.system) / REQUESTS);
+        // The ledger's backlog is written before the next round (it is time-batched: a backlog
+        // would be charged to whichever round it spills into).
+        while (ledger.stats().pending > 0) await ledger.flush();
+      }
+      if (session) {
+        const { profile: data } = await session.post('Profiler.stop');
+        writeFileSync(values['cpu-prof']!, JSON.stringify(data));
+        session.disconnect();
+      }
+      perCall.sort((a, b) => a - b);
+      const median = perCall[Math.floor(perCall.length / 2)]!;
+      console.log(
+        `  ${stage.name.padEnd(38)} ${median.toFixed(1).padStart(7)} µs/call   (rounds: ${perCall.map((x) => x.toFixed(1)).join(', ')})`,
+      );
+    }
+    await gateway.close();
+    await limits.close();
+    await store.close();
+  } finally {
+    await database.close();
+    await drop();
+    rmSync(ledgerDir, { recursive: true, force: true });
+  }
+}
+
+await main();
