@@ -70,6 +70,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: RouteDeps): 
       reply,
       surface: 'anthropic',
       controller,
+      access: deps.access,
       events: deps.caller.stream(call, input, controller.signal, request.timing),
       encoder: {
         encode: (event) => encoder.encode(event),

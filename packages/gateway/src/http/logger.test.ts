@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './logger.js';
+import { createLogger, LazyChildLogger } from './logger.js';
 
 const KEY = 'sk-live-logger-test-0123456789abcdef';
 
@@ -45,5 +45,34 @@ describe('gateway logger redaction', () => {
     expect(line.request).toEqual({ method: 'POST', path: '/v1/chat/completions' });
     expect(line.err).toMatchObject({ type: 'Error', message: 'upstream failed', code: 'E_UP' });
     expect(line.err.stack).toContain('upstream failed');
+  });
+});
+
+describe('lazy request logger', () => {
+  it('builds the pino child only when it logs, with the request binding and the same redaction', () => {
+    const { lines, logger } = capture();
+    let children = 0;
+    const parent = new Proxy(logger, {
+      get(target, name, receiver) {
+        if (name === 'child') {
+          return (...args: Parameters<typeof logger.child>) => {
+            children++;
+            return target.child(...args);
+          };
+        }
+        return Reflect.get(target, name, receiver);
+      },
+    });
+    const lazy = LazyChildLogger.create(parent, { reqId: 'req_lazy' });
+    expect(lazy.level).toBe('debug');
+    expect(children).toBe(0);
+    lazy.error({ err: { type: 'Error' }, apiKey: KEY }, 'unhandled error');
+    lazy.info('second line');
+    expect(children).toBe(1);
+    expect(lines).toHaveLength(2);
+    const first = JSON.parse(lines[0]!);
+    expect(first).toMatchObject({ level: 'error', reqId: 'req_lazy', msg: 'unhandled error' });
+    expect(lines[0]).not.toContain(KEY.slice(-8));
+    expect(JSON.parse(lines[1]!)).toMatchObject({ reqId: 'req_lazy', msg: 'second line' });
   });
 });

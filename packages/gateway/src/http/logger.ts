@@ -1,4 +1,11 @@
-import pino, { type DestinationStream, type Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import pino, {
+  type Bindings,
+  type ChildLoggerOptions,
+  type DestinationStream,
+  type LogFn,
+  type Logger,
+} from 'pino';
 
 /** Field names whose values are never logged: at the top of a line or one level down. */
 const SENSITIVE_NAMES = [
@@ -90,4 +97,77 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
   if (!options.destination) setInterval(() => logger.flush(), 1000).unref();
   return logger;
+}
+
+type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/**
+ * A request's child logger (Fastify's `request.log`) that becomes a real pino child only when
+ * something is logged through it. Fastify makes one per request; the gateway's request path
+ * logs through its access log instead, so nearly every request would build a pino child (its
+ * bindings serialised, a logger object allocated) and never use it.
+ */
+export class LazyChildLogger {
+  readonly #parent: FastifyBaseLogger;
+  readonly #bindings: Bindings;
+  readonly #options: ChildLoggerOptions | undefined;
+  #real: FastifyBaseLogger | undefined;
+
+  constructor(parent: FastifyBaseLogger, bindings: Bindings, options?: ChildLoggerOptions) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#options = options;
+  }
+
+  /** For Fastify's `childLoggerFactory`: pino's method overloads are kept by forwarding `arguments` as is. */
+  static create(
+    parent: FastifyBaseLogger,
+    bindings: Bindings,
+    options?: ChildLoggerOptions,
+  ): FastifyBaseLogger {
+    return new LazyChildLogger(parent, bindings, options) as unknown as FastifyBaseLogger;
+  }
+
+  #logger(): FastifyBaseLogger {
+    this.#real ??= this.#parent.child(this.#bindings, this.#options);
+    return this.#real;
+  }
+
+  get level(): string {
+    return this.#real?.level ?? this.#parent.level;
+  }
+
+  set level(level: string) {
+    this.#logger().level = level;
+  }
+
+  // Methods on the prototype, not per-instance closures: one of these exists per request.
+  fatal(...args: unknown[]): void {
+    this.#call('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.#call('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.#call('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.#call('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.#call('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.#call('trace', args);
+  }
+  silent(): void {}
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.#logger().child(bindings, options);
+  }
+
+  #call(method: LogMethod, args: unknown[]): void {
+    const logger = this.#logger();
+    (logger[method] as (...a: unknown[]) => void).apply(logger, args);
+  }
 }

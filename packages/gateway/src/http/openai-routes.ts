@@ -118,6 +118,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: RouteDeps): voi
       reply,
       surface: 'openai',
       controller,
+      access: deps.access,
       events: deps.caller.stream(call, input, controller.signal, request.timing),
       encoder: {
         encode: (event) => encoder.encode(event),

@@ -5,9 +5,11 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { createAccessLog, pathOf } from './access-log.js';
 import { registerAnthropicRoutes } from './anthropic-routes.js';
 import { overheadOf } from './gateway-request.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-body-parser.js';
+import { LazyChildLogger } from './logger.js';
 import { registerOpenAIRoutes } from './openai-routes.js';
 import { problem, problemFromError } from './problem.js';
 import { clientRequestIdOf, requestIdOf } from './request-id.js';
@@ -16,7 +18,7 @@ import { sendProblem, surfaceOf } from './surface.js';
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 
-export interface ServerOptions extends RouteDeps {
+export interface ServerOptions extends Omit<RouteDeps, 'access'> {
   logger: Logger;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
   bodyLimit?: number;
@@ -43,6 +45,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // Requests are logged by hand in a fixed shape (method, path, status, time): never headers.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     routerOptions: { ignoreTrailingSlash: true },
+    // `request.log` is made only if something logs through it (see LazyChildLogger).
+    childLoggerFactory: (logger, bindings, childOptions) =>
+      new LazyChildLogger(logger, bindings, childOptions),
   });
 
   app.decorateRequest('timing', null as never);
@@ -75,16 +80,17 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     done(null, payload);
   });
 
+  const access = createAccessLog(options.logger);
   app.addHook('onResponse', (request, reply, done) => {
-    request.log.info(
-      {
-        request: { method: request.method, path: pathOf(request.url) },
-        clientRequestId: clientRequestIdOf(request.raw),
-        res: { statusCode: reply.statusCode },
-        responseTime: reply.elapsedTime,
-      },
-      'request completed',
-    );
+    access({
+      reqId: request.id,
+      method: request.method,
+      path: pathOf(request.url),
+      clientRequestId: clientRequestIdOf(request.raw),
+      statusCode: reply.statusCode,
+      responseTime: reply.elapsedTime,
+      msg: 'request completed',
+    });
     done();
   });
 
@@ -135,14 +141,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     options.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'not_ready' }),
   );
 
-  registerOpenAIRoutes(app, options);
-  registerAnthropicRoutes(app, options);
+  const deps: RouteDeps = { ...options, access };
+  registerOpenAIRoutes(app, deps);
+  registerAnthropicRoutes(app, deps);
   return app;
-}
-
-/** The URL path without its query string (a query could carry a key; it is never logged). */
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
 }

@@ -1,7 +1,9 @@
 import type { AbortSource, StreamEvent } from '@keyhold/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type AccessLog, pathOf } from './access-log.js';
 import { overheadOf } from './gateway-request.js';
 import { type Problem, problemFromError } from './problem.js';
+import { clientRequestIdOf } from './request-id.js';
 import { writeChunk } from './sse-writer.js';
 import { type Surface, sendProblem } from './surface.js';
 
@@ -29,6 +31,7 @@ export async function streamResponse(input: {
   events: AsyncIterable<readonly StreamEvent[]>;
   encoder: StreamEncoder;
   controller: AbortSource;
+  access: AccessLog;
 }): Promise<FastifyReply> {
   const { request, reply, surface, encoder, controller } = input;
   const iterator = input.events[Symbol.asyncIterator]();
@@ -71,9 +74,15 @@ export async function streamResponse(input: {
     await iterator.return?.(undefined);
     if (!res.writableEnded) res.end();
   }
-  request.log.info(
-    { res: { statusCode: 200 }, responseTime: performance.now() - request.timing.started, stream: outcome },
-    'stream finished',
-  );
+  input.access({
+    reqId: request.id,
+    method: request.method,
+    path: pathOf(request.url),
+    clientRequestId: clientRequestIdOf(request.raw),
+    statusCode: 200,
+    responseTime: performance.now() - request.timing.started,
+    stream: outcome,
+    msg: 'stream finished',
+  });
   return reply;
 }

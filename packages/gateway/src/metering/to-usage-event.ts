@@ -35,29 +35,33 @@ export function toUsageEvent(
 ): UsageEvent {
   const u = usage ?? NO_USAGE;
   const error = outcome.error;
-  return {
+  // Assignments rather than conditional spreads: this runs for every upstream attempt.
+  const event: UsageEvent = {
     requestId: context.requestId,
     attempt: outcome.attempt,
     tenantId: context.tenantId,
-    ...(context.userId !== undefined ? { userId: context.userId } : {}),
     virtualKeyId: context.virtualKeyId,
-    ...(context.credentialId !== undefined ? { credentialId: context.credentialId } : {}),
     keySource: context.keySource,
     provider: context.provider,
     model: context.model,
     operation: context.operation,
     inputTokens: u.inputTokens,
     outputTokens: u.outputTokens,
-    ...(u.cachedInputTokens !== undefined ? { cachedInputTokens: u.cachedInputTokens } : {}),
-    ...(u.cacheWriteInputTokens !== undefined ? { cacheWriteInputTokens: u.cacheWriteInputTokens } : {}),
-    ...(u.reasoningTokens !== undefined ? { reasoningTokens: u.reasoningTokens } : {}),
     costMicros: cost.micros,
     priced: cost.priced,
     estimated,
     latencyMs: Math.round(outcome.durationMs * 1000) / 1000,
     status: error ? 'error' : 'ok',
-    ...(error ? { errorClass: error.code } : {}),
-    ...(error?.upstreamStatus !== undefined ? { upstreamStatus: error.upstreamStatus } : {}),
     at: Date.now(),
   };
+  if (context.userId !== undefined) event.userId = context.userId;
+  if (context.credentialId !== undefined) event.credentialId = context.credentialId;
+  if (u.cachedInputTokens !== undefined) event.cachedInputTokens = u.cachedInputTokens;
+  if (u.cacheWriteInputTokens !== undefined) event.cacheWriteInputTokens = u.cacheWriteInputTokens;
+  if (u.reasoningTokens !== undefined) event.reasoningTokens = u.reasoningTokens;
+  if (error) {
+    event.errorClass = error.code;
+    if (error.upstreamStatus !== undefined) event.upstreamStatus = error.upstreamStatus;
+  }
+  return event;
 }

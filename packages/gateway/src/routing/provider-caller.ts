@@ -182,12 +182,9 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
     signal: AbortSignalLike,
     onAttempt: (a: AttemptInfo) => void,
   ): CallOptions {
-    return {
-      apiKey: materialOf(call.credential),
-      signal,
-      onAttempt,
-      ...(options.transport ? { transport: options.transport } : {}),
-    };
+    const forCall: CallOptions = { apiKey: materialOf(call.credential), signal, onAttempt };
+    if (options.transport) forCall.transport = options.transport;
+    return forCall;
   }
 
   const onError = options.onError ?? (() => {});
@@ -515,17 +512,18 @@ function meteredBatches(
 const CLIENT_ABORT = new AbortedError('The client closed the stream');
 
 function usageContext(call: PreparedCall): UsageContext {
-  return {
+  const context: UsageContext = {
     requestId: call.requestId,
     tenantId: call.caller.tenant.id,
-    ...(call.caller.user ? { userId: call.caller.user.id } : {}),
     virtualKeyId: call.caller.virtualKeyId,
-    ...(call.credentialId ? { credentialId: call.credentialId } : {}),
     keySource: call.keySource,
     provider: call.route.provider,
     model: call.route.model,
     operation: call.operation,
   };
+  if (call.caller.user) context.userId = call.caller.user.id;
+  if (call.credentialId) context.credentialId = call.credentialId;
+  return context;
 }
 
 function openChoice(
@@ -540,7 +538,10 @@ function openChoice(
 
 /** A credential as per-call key material: secrets stay `Secret`s, non-secret fields stay strings. */
 function materialOf(credential: Credential): KeyMaterial {
-  return { ...credential.fields, ...credential.secrets };
+  const material: Record<string, string | Secret> = {};
+  for (const name in credential.fields) material[name] = credential.fields[name]!;
+  for (const name in credential.secrets) material[name] = credential.secrets[name]!;
+  return material;
 }
 
 function hasRegisteredAdapter(provider: string): boolean {
