@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 export interface SseEvent {
@@ -19,16 +20,25 @@ export async function* parseSseBatches(body: AsyncIterable<Uint8Array>): AsyncGe
       batch.push(message);
     },
   });
-  const decoder = new TextDecoder();
+  // StringDecoder, not TextDecoder: it keeps a multi-byte character split across chunks just the
+  // same, without creating an ICU converter per stream (several microseconds each on Node 20).
+  const decoder = new StringDecoder('utf8');
+  let first = true;
   for await (const chunk of body) {
-    parser.feed(decoder.decode(chunk, { stream: true }));
+    let text = decoder.write(chunk as Buffer);
+    if (first && text !== '') {
+      first = false;
+      // The SSE spec ignores a byte order mark at the start (TextDecoder used to drop it).
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    parser.feed(text);
     if (batch.length > 0) {
       const ready = batch;
       batch = [];
       yield ready;
     }
   }
-  const tail = decoder.decode();
+  const tail = decoder.end();
   if (tail) parser.feed(tail);
   if (batch.length > 0) yield batch;
 }

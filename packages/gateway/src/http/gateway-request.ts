@@ -8,6 +8,8 @@ import { type Outcome, problem } from './problem.js';
 declare module 'fastify' {
   interface FastifyRequest {
     timing: RequestTiming;
+    /** Set once a streamed response logged its own access line (`streamResponse`). */
+    streamed: boolean;
   }
 }
 

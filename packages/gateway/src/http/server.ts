@@ -51,6 +51,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   app.decorateRequest('timing', null as never);
+  app.decorateRequest('streamed', false);
 
   // Fastify's own JSON parser already refuses `__proto__` and `constructor.prototype` keys
   // (secure-json-parse, "error" mode → 400); the depth check comes first.
@@ -82,6 +83,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 
   const access = createAccessLog(options.logger);
   app.addHook('onResponse', (request, reply, done) => {
+    // A stream wrote its own line, with how it ended.
+    if (request.streamed) return done();
     access({
       reqId: request.id,
       method: request.method,

@@ -44,6 +44,8 @@ export async function streamResponse(input: {
   }
 
   reply.hijack();
+  // This response logs its own access line, with how the stream ended (see the onResponse hook).
+  request.streamed = true;
   const res = reply.raw;
   res.writeHead(200, {
     ...(reply.getHeaders() as Record<string, string>),

@@ -92,12 +92,18 @@ export function createVault({ keyring }: { keyring: Keyring }): Vault {
   const decrypt = (row: SealedCredential): Buffer => {
     const parts = prepare(row);
     const key = masterKey(keyring, parts.keyVersion);
+    let plaintext: Buffer | undefined;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, parts.iv);
       decipher.setAAD(parts.aad);
       decipher.setAuthTag(parts.tag);
-      return Buffer.concat([decipher.update(parts.ciphertext), decipher.final()]);
+      // GCM is a stream mode: update() returns every plaintext byte and final() only checks the
+      // tag (it returns nothing), so no concatenation; nothing is used unless final() passed.
+      plaintext = decipher.update(parts.ciphertext);
+      decipher.final();
+      return plaintext;
     } catch {
+      plaintext?.fill(0);
       throw new VaultError(
         'decrypt_failed',
         `Credential ${row.id} does not decrypt: its ciphertext was altered, belongs to another row, or the master key version ${parts.keyVersion} is wrong`,
@@ -130,10 +136,10 @@ export function createVault({ keyring }: { keyring: Keyring }): Vault {
       const plaintext = decrypt(row);
       try {
         const secrets = JSON.parse(plaintext.toString('utf8')) as Record<string, string>;
-        return toCredential(row.provider, {
-          ...Object.fromEntries(Object.entries(secrets).map(([name, value]) => [name, Secret.from(value)])),
-          ...row.fields,
-        });
+        const material: Record<string, string | Secret> = {};
+        for (const name in secrets) material[name] = Secret.from(secrets[name]!);
+        for (const name in row.fields) material[name] = row.fields[name]!;
+        return toCredential(row.provider, material);
       } finally {
         plaintext.fill(0);
       }

@@ -140,8 +140,13 @@ function header(headers: MessageHeaders, name: string): string | undefined {
   return value?.type === 'string' ? value.value : undefined;
 }
 
+/** UTF-8 text of a whole event payload (no ICU converter per event, unlike a new TextDecoder). */
+function utf8(body: Uint8Array): string {
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+}
+
 function parsePayload(provider: string, body: Uint8Array): Record<string, unknown> {
-  const parsed = safeJson(new TextDecoder().decode(body));
+  const parsed = safeJson(utf8(body));
   if (parsed === null || typeof parsed !== 'object') {
     throw new ProviderUnavailableError(`${provider} sent an event that is not JSON`, { provider });
   }
@@ -151,7 +156,7 @@ function parsePayload(provider: string, body: Uint8Array): Record<string, unknow
 /** `:exception-type: throttlingException` with `{"message":"…"}` → the matching typed error. */
 function streamException(provider: string, message: Message) {
   const type = header(message.headers, ':exception-type');
-  const info = readBedrockError(safeJson(new TextDecoder().decode(message.body)), {
+  const info = readBedrockError(safeJson(utf8(message.body)), {
     ...(type ? { 'x-amzn-errortype': type } : {}),
   });
   const code = info.providerCode;

@@ -9,6 +9,7 @@ import { fromOpenAIUsage } from './from-openai-usage.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIStreamError } from './openai-errors.js';
 import type { OpenAIChatWire, OpenAIToolCallWire } from './openai-wire.js';
+import { TextChunkLayout } from './text-chunk-layout.js';
 
 export interface OpenAIStreamContext {
   provider: string;
@@ -77,6 +78,7 @@ class OpenAIStreamReader {
   // Wire index → neutral index, and whether that call got any argument text.
   readonly #toolIndexes = new Map<number, number>();
   readonly #toolHasArguments: boolean[] = [];
+  readonly #layout = new TextChunkLayout();
 
   constructor(context: OpenAIStreamContext) {
     this.#context = context;
@@ -90,6 +92,14 @@ class OpenAIStreamReader {
       this.#done = true;
       return;
     }
+    if (this.#started) {
+      // A text chunk of the layout already seen: its content without a JSON parse.
+      const text = this.#layout.read(event.data);
+      if (text !== undefined) {
+        if (text !== '') out.push({ type: 'text-delta', delta: text });
+        return;
+      }
+    }
     const provider = this.#context.provider;
     const chunk = parseChunk(provider, event.data);
     if (chunk.error !== undefined || chunk.object === 'error') throw openAIStreamError(provider, chunk);
@@ -98,6 +108,7 @@ class OpenAIStreamReader {
       this.#started = true;
       out.push({ type: 'start', id: chunk.id ?? '', model: chunk.model || this.#context.model });
     }
+    this.#layout.learn(event.data, chunk);
     const reported = chunk.usage ?? chunk.x_groq?.usage;
     if (reported) this.#usage = fromOpenAIUsage(reported);
     if (choices === undefined) return;
