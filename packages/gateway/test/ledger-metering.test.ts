@@ -49,7 +49,7 @@ for (const backend of BACKENDS) {
     const journaled = (requestId: string) =>
       readdirSync(h.dir)
         .filter((f) => f.startsWith('usage-'))
-        .some((f) => readFileSync(join(h.dir, f), 'utf8').includes(`"requestId":"${requestId}"`));
+        .some((f) => readFileSync(join(h.dir, f), 'utf8').includes(`"request_id":"${requestId}"`));
 
     it('non-streamed: journaled before the body is sent; tokens and cost as the upstream reported', async () => {
       upstream.handle(openAIWire({ usage: { prompt: 31, completion: 7, cached: 10, reasoning: 3 } }));

@@ -14,14 +14,27 @@ export interface Credential {
 
 /**
  * What a caller or resolver may hand over as a key: a bare key string (the provider's `apiKey`),
- * a `Secret`, or an object of named fields for providers that need more than one.
+ * a `Secret`, an object of named fields for providers that need more than one, or a `Credential`
+ * that `toCredential` made (a gateway's credential vault hands those out).
  */
-export type KeyMaterial = string | Secret | Readonly<Record<string, string | Secret | undefined>>;
+export type KeyMaterial =
+  | string
+  | Secret
+  | Credential
+  | Readonly<Record<string, string | Secret | undefined>>;
 
 export type CredentialCheck = { ok: true } | { ok: false; field: string; reason: 'missing' | 'invalid' };
 
 /** Turns key material into a `Credential`, wrapping every secret field in a `Secret`. */
 export function toCredential(provider: string, material: KeyMaterial): Credential {
+  if (isCredentialShaped(material)) {
+    // Already one, for this provider: passed on as it is (it is frozen), not taken apart and
+    // rebuilt; one made elsewhere is copied into a frozen one, its secrets as Secrets.
+    if (made.has(material) && material.provider === provider) return material;
+    const secrets: Record<string, Secret> = {};
+    for (const [name, value] of Object.entries(material.secrets)) secrets[name] = Secret.from(value);
+    return freeze(provider, secrets, { ...material.fields });
+  }
   if (typeof material === 'string' || material instanceof Secret) {
     return freeze(provider, { apiKey: Secret.from(material) }, NO_FIELDS);
   }
@@ -29,7 +42,9 @@ export function toCredential(provider: string, material: KeyMaterial): Credentia
   const secretNames = secretNamesOf(provider);
   const secrets: Record<string, Secret> = {};
   const fields: Record<string, string> = {};
-  for (const [name, value] of Object.entries(material)) {
+  for (const [name, value] of Object.entries(
+    material as Readonly<Record<string, string | Secret | undefined>>,
+  )) {
     if (value === undefined || value === '') continue;
     if (value instanceof Secret || secretNames.has(name) || (!info && name === 'apiKey')) {
       secrets[name] = Secret.from(value);
@@ -55,12 +70,28 @@ function secretNamesOf(provider: string): ReadonlySet<string> {
   return names;
 }
 
+/** A `Credential` (rather than a record of fields): `secrets` and `fields` are objects. */
+function isCredentialShaped(material: KeyMaterial): material is Credential {
+  if (typeof material !== 'object' || material instanceof Secret) return false;
+  const { secrets, fields } = material as Partial<Credential>;
+  return typeof secrets === 'object' && secrets !== null && typeof fields === 'object' && fields !== null;
+}
+
+/** The credentials `toCredential` made: the only objects it passes on as they are. */
+const made = new WeakSet<Credential>();
+
 function freeze(
   provider: string,
   secrets: Record<string, Secret>,
   fields: Record<string, string>,
 ): Credential {
-  return Object.freeze({ provider, secrets: Object.freeze(secrets), fields: Object.freeze(fields) });
+  const credential = Object.freeze({
+    provider,
+    secrets: Object.freeze(secrets),
+    fields: Object.freeze(fields),
+  });
+  made.add(credential);
+  return credential;
 }
 
 /**

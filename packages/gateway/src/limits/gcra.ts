@@ -49,30 +49,20 @@ export function gcraStep(
   const base = tat === undefined || tat < now ? now : tat;
   const newTat = base + cost * interval;
   const allowAt = newTat - periodMs;
-  if (cost * interval > periodMs) {
-    return {
-      allowed: false,
-      tooLarge: true,
-      newTat,
-      waitMs: 0,
-      ...level(base, now, limit, periodMs, interval),
-    };
-  }
-  if (allowAt > now) {
-    return {
-      allowed: false,
-      tooLarge: false,
-      newTat,
-      waitMs: Math.ceil(allowAt - now),
-      ...level(base, now, limit, periodMs, interval),
-    };
-  }
+  // One object per step, no spread of a helper's result: this runs for every limited dimension
+  // of every request.
+  const tooLarge = cost * interval > periodMs;
+  const allowed = !tooLarge && allowAt <= now;
+  const levelTat = allowed ? newTat : base;
+  const used = levelTat - now;
   return {
-    allowed: true,
-    tooLarge: false,
+    allowed,
+    tooLarge,
     newTat,
-    waitMs: 0,
-    ...level(newTat, now, limit, periodMs, interval),
+    waitMs: allowed || tooLarge ? 0 : Math.ceil(allowAt - now),
+    // The small epsilon keeps an exact multiple of the interval from flooring one unit short.
+    remaining: Math.max(0, Math.min(limit, Math.floor((periodMs - used) / interval + 1e-9))),
+    resetMs: Math.max(0, Math.ceil(used)),
   };
 }
 
@@ -87,11 +77,4 @@ export function gcraAdjust(
   const base = tat === undefined || tat < now ? now : tat;
   const next = base + delta * (periodMs / limit);
   return next <= now ? undefined : next;
-}
-
-function level(tat: number, now: number, limit: number, periodMs: number, interval: number) {
-  const used = tat - now;
-  // The small epsilon keeps an exact multiple of the interval from flooring one unit short.
-  const remaining = Math.max(0, Math.min(limit, Math.floor((periodMs - used) / interval + 1e-9)));
-  return { remaining, resetMs: Math.max(0, Math.ceil(used)) };
 }

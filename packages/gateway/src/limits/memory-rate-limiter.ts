@@ -76,6 +76,15 @@ export function createMemoryRateLimiter(options: MemoryRateLimiterOptions = {}):
   };
 }
 
+// Scopes are cached with their caller's limits (caller-limits.ts), so their keys are too.
+const keysOf = new WeakMap<RateScope, { tenantId: string; requests: string; tokens: string }>();
+
 function memoryKey(tenantId: string, scope: RateScope, limit: 'requests' | 'tokens'): string {
-  return `${tenantId}\u0000${scope.kind}\u0000${scope.id}\u0000${limit}`;
+  let keys = keysOf.get(scope);
+  if (keys === undefined || keys.tenantId !== tenantId) {
+    const base = `${tenantId}\u0000${scope.kind}\u0000${scope.id}\u0000`;
+    keys = { tenantId, requests: `${base}requests`, tokens: `${base}tokens` };
+    keysOf.set(scope, keys);
+  }
+  return limit === 'requests' ? keys.requests : keys.tokens;
 }

@@ -61,11 +61,7 @@ export function decide(
     }
   }
   if (refusal === undefined) {
-    return {
-      ok: true,
-      headers,
-      ticket: { tenantId, scopes: scopes.filter((s) => s.tpm !== undefined), reservedTokens: tokens },
-    };
+    return { ok: true, headers, ticket: { tenantId, scopes: tokenScopes(scopes), reservedTokens: tokens } };
   }
   const step = steps[refusal]!;
   const dim = dims[refusal]!;
@@ -77,6 +73,19 @@ export function decide(
     retryAfterMs: step.tooLarge ? null : step.waitMs,
     headers,
   };
+}
+
+// A caller's scope list is cached with its limits (caller-limits.ts): so is its token-limited part.
+const tokenScopesOf = new WeakMap<readonly RateScope[], readonly RateScope[]>();
+
+/** The scopes with a token limit: the ones a ticket's settlement corrects. */
+function tokenScopes(scopes: readonly RateScope[]): readonly RateScope[] {
+  let found = tokenScopesOf.get(scopes);
+  if (found === undefined) {
+    found = scopes.filter((s) => s.tpm !== undefined);
+    tokenScopesOf.set(scopes, found);
+  }
+  return found;
 }
 
 /**
@@ -121,14 +130,16 @@ export function formatResetDuration(ms: number): string {
   const hours = Math.floor(total / 3_600_000);
   const minutes = Math.floor((total % 3_600_000) / 60_000);
   const millis = total % 60_000;
-  const seconds = `${Math.floor(millis / 1000)}${
-    millis % 1000
-      ? `.${String(millis % 1000)
-          .padStart(3, '0')
-          .replace(/0+$/, '')}`
-      : ''
-  }s`;
+  const seconds = `${Math.floor(millis / 1000)}${fraction(millis % 1000)}s`;
   if (hours) return `${hours}h${minutes}m${seconds}`;
   if (minutes) return `${minutes}m${seconds}`;
   return seconds;
+}
+
+/** `.66` for 660 ms, `.005` for 5 ms, nothing for 0: milliseconds as a decimal fraction. */
+function fraction(ms: number): string {
+  if (ms === 0) return '';
+  let digits = ms < 10 ? `00${ms}` : ms < 100 ? `0${ms}` : `${ms}`;
+  while (digits.endsWith('0')) digits = digits.slice(0, -1);
+  return `.${digits}`;
 }

@@ -182,7 +182,8 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
     signal: AbortSignalLike,
     onAttempt: (a: AttemptInfo) => void,
   ): CallOptions {
-    const forCall: CallOptions = { apiKey: materialOf(call.credential), signal, onAttempt };
+    // The opened credential itself: core takes a Credential as key material as it is.
+    const forCall: CallOptions = { apiKey: call.credential, signal, onAttempt };
     if (options.transport) forCall.transport = options.transport;
     return forCall;
   }
@@ -534,14 +535,6 @@ function openChoice(
 ): Awaitable<Credential> {
   if (choice.source === 'header') return toCredential(provider, Secret.from(headerKey ?? ''));
   return directory.open(choice.ref);
-}
-
-/** A credential as per-call key material: secrets stay `Secret`s, non-secret fields stay strings. */
-function materialOf(credential: Credential): KeyMaterial {
-  const material: Record<string, string | Secret> = {};
-  for (const name in credential.fields) material[name] = credential.fields[name]!;
-  for (const name in credential.secrets) material[name] = credential.secrets[name]!;
-  return material;
 }
 
 function hasRegisteredAdapter(provider: string): boolean {

@@ -17,9 +17,18 @@ import type { UsageRow } from './to-usage-row.js';
  */
 export async function insertUsageBatch(db: Kysely<Schema>, rows: readonly UsageRow[]): Promise<number> {
   if (rows.length === 0) return 0;
+  return insertUsageJson(db, JSON.stringify(rows));
+}
+
+/**
+ * {@link insertUsageBatch} for rows that are already JSON: `json` is a JSON array of
+ * {@link UsageRow}s (the ledger keeps each row as the JSON line it journaled, so a batch is
+ * those lines joined, not serialised again).
+ */
+export async function insertUsageJson(db: Kysely<Schema>, json: string): Promise<number> {
   const result = await sql<{ inserted: string | number }>`
     with input as (
-      select * from json_to_recordset(${JSON.stringify(rows)}::json) as x(
+      select * from json_to_recordset(${json}::json) as x(
         request_id text, attempt smallint, tenant_id uuid, user_id uuid, virtual_key_id uuid,
         credential_id uuid, key_source text, provider text, model text, operation text,
         input_tokens bigint, output_tokens bigint, cached_input_tokens bigint,

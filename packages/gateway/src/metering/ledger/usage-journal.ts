@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { UsageEvent } from '../usage-sink.js';
+import { toUsageRow } from './to-usage-row.js';
 
 /**
  * One journal file. Events are appended to the open segment; once it is sealed (full, or every
@@ -29,7 +30,8 @@ export interface JournalSegment {
 /** A segment left by an earlier process, with the events it holds (a file without any is deleted). */
 export interface LeftoverSegment {
   segment: JournalSegment;
-  events: UsageEvent[];
+  /** Its events as usage rows in JSON (see `to-usage-row.ts`), one per event. */
+  rows: string[];
   /** Lines that did not parse: a write torn by a crash (only ever the last line). */
   unreadable: number;
 }
@@ -68,7 +70,8 @@ const SEGMENT_FILE = /^usage-\d{13}-\d{6}\.jsonl$/;
  * Opens the append-only usage journal in `dir` (created if missing) and reads back the segments an
  * earlier process left: events that may not have reached the database. One process per directory.
  *
- * Layout: `usage-<epoch ms>-<seq>.jsonl`, one `UsageEvent` as JSON per line.
+ * Layout: `usage-<epoch ms>-<seq>.jsonl`, one usage row (`UsageRow`, what `usage_events` stores)
+ * as JSON per line. Journals of earlier versions hold `UsageEvent`s (camelCase): read all the same.
  */
 export function openUsageJournal(
   dir: string,
@@ -85,17 +88,20 @@ export function openUsageJournal(
 }
 
 function readSegment(path: string): LeftoverSegment {
-  const events: UsageEvent[] = [];
+  const rows: string[] = [];
   let unreadable = 0;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (line === '') continue;
     try {
-      events.push(JSON.parse(line) as UsageEvent);
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (parsed === null || typeof parsed !== 'object') throw new TypeError('not an object');
+      // A row as this version writes it, or an event as earlier ones did.
+      rows.push('request_id' in parsed ? line : JSON.stringify(toUsageRow(parsed as unknown as UsageEvent)));
     } catch {
       unreadable++;
     }
   }
-  return { segment: { path, appended: events.length, stored: 0, sealed: true }, events, unreadable };
+  return { segment: { path, appended: rows.length, stored: 0, sealed: true }, rows, unreadable };
 }
 
 interface OpenSegment extends JournalSegment {

@@ -184,7 +184,7 @@ for (const backend of BACKENDS) {
       expect(segmentsIn(dir)).toHaveLength(3);
       // A crash in the middle of a write leaves a torn last line.
       const last = join(dir, segmentsIn(dir).sort().at(-1)!);
-      appendFileSync(last, '{"requestId":"torn-li');
+      appendFileSync(last, '{"request_id":"torn-li');
       const stored = async () =>
         (
           await sql<{
@@ -225,6 +225,25 @@ for (const backend of BACKENDS) {
       expect(segmentsIn(dir)).toEqual([]);
     });
 
+    it('replays a journal written by an earlier version (usage events, not rows)', async () => {
+      const run = `v${randomUUID().slice(0, 8)}`;
+      const dir = newDir();
+      mkdirSync(dir, { recursive: true });
+      const old = Array.from({ length: 5 }, (_, i) => ({ ...event(i, run), model: `${run}-m` }));
+      appendFileSync(
+        join(dir, `usage-${String(Date.now()).padStart(13, '0')}-000001.jsonl`),
+        old.map((e) => `${JSON.stringify(e)}\n`).join(''),
+      );
+      const ledger = await ledgerOn(dir);
+      expect(ledger.stats()).toMatchObject({ replayed: 5, stored: 5, pending: 0 });
+      const { rows } = await sql<{ requestId: string; model: string }>`
+        select request_id, model from usage_events where request_id like ${`${run}-%`} order by request_id
+      `.execute(database.db);
+      expect(rows.map((r) => r.requestId)).toEqual(old.map((e) => e.requestId).sort());
+      expect(rows.every((r) => r.model === `${run}-m`)).toBe(true);
+      expect(segmentsIn(dir)).toEqual([]);
+    });
+
     it('an event the database refuses is set aside; the rest of its batch is stored', async () => {
       const run = `x${randomUUID().slice(0, 8)}`;
       const dir = newDir();
@@ -237,7 +256,7 @@ for (const backend of BACKENDS) {
       expect(ledger.stats()).toMatchObject({ stored: 2, rejected: 1, pending: 0 });
       const rejected = readFileSync(join(dir, 'rejected.jsonl'), 'utf8').trim().split('\n');
       expect(rejected).toHaveLength(1);
-      expect(JSON.parse(rejected[0]!).requestId).toHaveLength(run.length + 301);
+      expect(JSON.parse(rejected[0]!).request_id).toHaveLength(run.length + 301);
       expect(segmentsIn(dir)).toEqual([]);
       expect(ledger.accepting()).toBe(true);
     });

@@ -4,8 +4,8 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Schema } from '../../store/schema.js';
 import type { UsageEvent, UsageSink } from '../usage-sink.js';
-import { insertUsageBatch } from './insert-usage-batch.js';
-import { toUsageRow } from './to-usage-row.js';
+import { insertUsageJson } from './insert-usage-batch.js';
+import { toUsageRow, type UsageRow } from './to-usage-row.js';
 import {
   type JournalSegment,
   type LeftoverSegment,
@@ -129,8 +129,10 @@ function createLedger(
   const maxBacklog = options.maxBacklog ?? 50_000;
 
   // The queue of events not yet in the database, oldest first, as two parallel arrays from
-  // `head` (no wrapper object per event); `segments[i]` is where `events[i]` was journaled.
-  let events: UsageEvent[] = [];
+  // `head` (no wrapper object per event): each event as the JSON usage row it was journaled as
+  // (a batch is those lines joined: nothing is serialised twice, no event object kept), and
+  // `segments[i]` is where `events[i]` was journaled.
+  let events: string[] = [];
   let segments: (JournalSegment | undefined)[] = [];
   let head = 0;
   /** When the database last accepted a batch, or the queue last went from empty to not. */
@@ -155,7 +157,7 @@ function createLedger(
 
   const pending = () => events.length - head;
 
-  const enqueue = (event: UsageEvent, segment: JournalSegment | undefined) => {
+  const enqueue = (event: string, segment: JournalSegment | undefined) => {
     if (events.length === head) lastProgress = performance.now();
     events.push(event);
     segments.push(segment);
@@ -168,8 +170,8 @@ function createLedger(
         'usage journal: unreadable lines skipped (a write torn by a crash)',
       );
     }
-    for (const event of leftover.events) enqueue(event, leftover.segment);
-    stats.replayed += leftover.events.length;
+    for (const row of leftover.rows) enqueue(row, leftover.segment);
+    stats.replayed += leftover.rows.length;
   }
 
   const arm = (delayMs: number) => {
@@ -190,7 +192,7 @@ function createLedger(
     const batch = events.slice(head, end);
     try {
       await journal.sync();
-      const inserted = await insertUsageBatch(db, batch.map(toUsageRow));
+      const inserted = await insertUsageJson(db, `[${batch.join(',')}]`);
       stats.stored += inserted;
       stats.duplicates += batch.length - inserted;
     } catch (error) {
@@ -213,18 +215,19 @@ function createLedger(
     return undefined;
   }
 
-  async function writeEachOf(batch: readonly UsageEvent[]): Promise<void> {
+  async function writeEachOf(batch: readonly string[]): Promise<void> {
     for (const event of batch) {
       try {
-        const inserted = await insertUsageBatch(db, [toUsageRow(event)]);
+        const inserted = await insertUsageJson(db, `[${event}]`);
         stats.stored += inserted;
         stats.duplicates += 1 - inserted;
       } catch (error) {
         if (!isDataError(error)) throw error;
         stats.rejected++;
-        appendFileSync(join(journal.dir, 'rejected.jsonl'), `${JSON.stringify(event)}\n`, { mode: 0o600 });
+        appendFileSync(join(journal.dir, 'rejected.jsonl'), `${event}\n`, { mode: 0o600 });
+        const { request_id: requestId, attempt } = JSON.parse(event) as UsageRow;
         logger?.error(
-          { requestId: event.requestId, attempt: event.attempt, err: { message: messageOf(error) } },
+          { requestId, attempt, err: { message: messageOf(error) } },
           'usage ledger: event refused by the database, kept in rejected.jsonl',
         );
       }
@@ -315,15 +318,17 @@ function createLedger(
   return {
     record(event) {
       stats.recorded++;
+      // The row as the database will store it, serialised once: journaled, then queued as is.
+      const row = JSON.stringify(toUsageRow(event));
       let segment: JournalSegment | undefined;
       try {
-        segment = journal.append(`${JSON.stringify(event)}\n`);
+        segment = journal.append(`${row}\n`);
         if (journalBroken) journalBroken = false;
       } catch (error) {
         journalFailed(error);
       }
       if (closed) return;
-      enqueue(event, segment);
+      enqueue(row, segment);
       if (running) return;
       if (pending() >= batchSize && failures === 0) pump();
       else arm(interval);
