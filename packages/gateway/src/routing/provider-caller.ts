@@ -14,7 +14,6 @@ import {
   embed,
   generate,
   isKeyholdError,
-  type KeyMaterial,
   type Operation,
   type ProviderAdapter,
   Secret,

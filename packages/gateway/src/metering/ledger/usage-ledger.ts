@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Schema } from '../../store/schema.js';
-import type { UsageEvent, UsageSink } from '../usage-sink.js';
+import type { UsageSink } from '../usage-sink.js';
 import { insertUsageJson } from './insert-usage-batch.js';
 import { toUsageRow, type UsageRow } from './to-usage-row.js';
 import {
