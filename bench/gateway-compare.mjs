@@ -61,7 +61,7 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --suite throughput|rss|all   what to run (default throughput)
   --duration S                 seconds per timed load run (default 4; at most 60)
   --warmup S                   seconds of untimed load before each run (default 1)
-  --rounds N                   rounds per mode and connection count, order flipped each round (default 2)
+  --rounds N                   rounds per mode and connection count, order flipped each round (default 3)
   --connections LIST           connection counts (default 8,64)
   --modes LIST                 nonstream,stream (default both)
   --probe N                    sequential unloaded requests per target and mode (default 400)
@@ -88,7 +88,7 @@ const { values: a } = parseArgs({
     suite: { type: 'string', default: 'throughput' },
     duration: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '8,64' },
     modes: { type: 'string', default: 'nonstream,stream' },
     probe: { type: 'string', default: '400' },
