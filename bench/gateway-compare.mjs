@@ -79,6 +79,8 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --database-url URL           server for --store postgres (default postgres://postgres@127.0.0.1:5432/test)
   --redis URL                  keep rate limits and budgets in this Redis (default: in memory)
   --cpu-prof DIR               run the gateway under node --cpu-prof, profiles written to DIR
+  --gateway-node-args ARGS     extra node flags for the gateway process, space-separated
+                               (e.g. '--max-semi-space-size=32')
   --json FILE                  also write every figure as JSON
   --strict                     exit 3 when a performance target is missed
 Run \`npm run build\` first: the gateway is run from packages/gateway/dist.`;
@@ -102,6 +104,7 @@ const { values: a } = parseArgs({
     'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
     redis: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'gateway-node-args': { type: 'string' },
     json: { type: 'string' },
     strict: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -375,7 +378,7 @@ async function spawnGateway(serveArgs, env, dir, label) {
   const port = await freePort();
   const logPath = path.join(dir, `gateway-${label}.log`);
   const out = openSync(logPath, 'a');
-  const nodeArgs = [];
+  const nodeArgs = a['gateway-node-args'] ? a['gateway-node-args'].split(/\s+/).filter(Boolean) : [];
   if (a['cpu-prof']) {
     mkdirSync(a['cpu-prof'], { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(a['cpu-prof'])}`);
@@ -938,6 +941,7 @@ function printReport(report) {
       ? 'gateway: config-file directory (no store, no usage ledger, no limits or budgets)'
       : `gateway: ${a.store === 'postgres' ? 'PostgreSQL' : 'embedded PGlite'} store — virtual key auth, key from the vault, usage to the durable ledger, rate limits (tenant + per key) and budgets (daily + monthly) ${a.redis ? 'in Redis' : 'in memory'}, all checked on every request`,
   );
+  if (a['gateway-node-args']) lines.push(`gateway node flags: ${a['gateway-node-args']}`);
   const misses = [];
   if (report.throughput) {
     const t = report.throughput;

@@ -17,9 +17,12 @@ describe('AbortSource', () => {
 
   it('gives an AbortError DOMException when aborted without a reason', () => {
     const source = new AbortSource();
+    expect(source.reason).toBeUndefined();
     source.abort();
     expect(source.reason).toBeInstanceOf(DOMException);
     expect((source.reason as DOMException).name).toBe('AbortError');
+    // Made once, when first read: every reader sees the same object.
+    expect(source.reason).toBe(source.reason);
   });
 
   it('does not call a removed listener, nor one added after the abort', () => {
