@@ -57,26 +57,26 @@ function toOpenAIMessage(message: Message, quirks: OpenAIRequestQuirks): Json {
   switch (message.role) {
     case 'system':
       return { role: 'system', content: message.content };
-    case 'user':
-      return {
+    // Optional fields by assignment: a conditional spread clones an object on every message.
+    case 'user': {
+      const out: Json = {
         role: 'user',
         content: typeof message.content === 'string' ? message.content : message.content.map(toOpenAIPart),
-        ...(message.name !== undefined && quirks.sendsMessageName ? { name: message.name } : {}),
       };
-    case 'assistant':
-      return {
-        role: 'assistant',
-        content: message.content,
-        ...(message.toolCalls?.length
-          ? {
-              tool_calls: message.toolCalls.map((call) => ({
-                id: call.id,
-                type: 'function',
-                function: { name: call.name, arguments: call.arguments },
-              })),
-            }
-          : {}),
-      };
+      if (message.name !== undefined && quirks.sendsMessageName) out.name = message.name;
+      return out;
+    }
+    case 'assistant': {
+      const out: Json = { role: 'assistant', content: message.content };
+      if (message.toolCalls?.length) {
+        out.tool_calls = message.toolCalls.map((call) => ({
+          id: call.id,
+          type: 'function',
+          function: { name: call.name, arguments: call.arguments },
+        }));
+      }
+      return out;
+    }
     case 'tool':
       return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
   }
