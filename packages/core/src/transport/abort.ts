@@ -33,9 +33,7 @@ export class AbortSource implements AbortSignalLike {
   get reason(): unknown {
     // Made when first read: a DOMException captures a stack (~20 µs), and most aborts (a client
     // that left after its response) are never asked why.
-    if (this.#aborted && this.#reason == null) {
-      this.#reason = new DOMException('This operation was aborted', 'AbortError');
-    }
+    if (this.#aborted && this.#reason == null) this.#reason = abortError();
     return this.#reason;
   }
 
@@ -70,7 +68,12 @@ export class AbortSource implements AbortSignalLike {
 
 /** The reason of an aborted signal, or an `AbortError` when it gave none. */
 export function abortReason(signal: AbortSignalLike): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+  return signal.reason ?? abortError();
+}
+
+/** What a standard `AbortController.abort()` without a reason gives. */
+function abortError(): DOMException {
+  return new DOMException('This operation was aborted', 'AbortError');
 }
 
 /**

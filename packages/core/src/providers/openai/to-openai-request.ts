@@ -11,6 +11,9 @@ import type { OpenAIRequestQuirks } from './openai-provider-quirks.js';
 
 type Json = Record<string, unknown>;
 
+// Optional fields are set by assignment throughout: a conditional spread (`...(x ? { x } : {})`)
+// allocates and copies an object per message, part and tool of every request.
+
 /**
  * Neutral chat request → OpenAI Chat Completions body, shaped by the provider's quirks (which
  * max-tokens field, whether to ask for stream usage, Mistral's `random_seed`).
@@ -26,15 +29,13 @@ export function toOpenAIRequest(
     messages: request.messages.map((message) => toOpenAIMessage(message, quirks)),
   };
   if (request.tools?.length) {
-    body.tools = request.tools.map((tool) => ({
-      type: 'function',
-      function: {
-        name: tool.name,
-        ...(tool.description !== undefined ? { description: tool.description } : {}),
-        parameters: tool.parameters,
-        ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
-      },
-    }));
+    body.tools = request.tools.map((tool) => {
+      const fn: Json = { name: tool.name };
+      if (tool.description !== undefined) fn.description = tool.description;
+      fn.parameters = tool.parameters;
+      if (tool.strict !== undefined) fn.strict = tool.strict;
+      return { type: 'function', function: fn };
+    });
     // OpenAI rejects parallel_tool_calls without tools.
     if (request.parallelToolCalls !== undefined) body.parallel_tool_calls = request.parallelToolCalls;
   }
@@ -57,7 +58,6 @@ function toOpenAIMessage(message: Message, quirks: OpenAIRequestQuirks): Json {
   switch (message.role) {
     case 'system':
       return { role: 'system', content: message.content };
-    // Optional fields by assignment: a conditional spread clones an object on every message.
     case 'user': {
       const out: Json = {
         role: 'user',
@@ -90,7 +90,9 @@ function toOpenAIPart(part: ContentPart): Json {
     if (part.data === undefined) throw new InvalidRequestError('An image part needs a url or base64 data');
     url = `data:${part.mediaType ?? 'image/png'};base64,${part.data}`;
   }
-  return { type: 'image_url', image_url: { url, ...(part.detail ? { detail: part.detail } : {}) } };
+  const image: Json = { url };
+  if (part.detail) image.detail = part.detail;
+  return { type: 'image_url', image_url: image };
 }
 
 function toOpenAIToolChoice(choice: ToolChoice): unknown {
@@ -103,16 +105,13 @@ function toOpenAIResponseFormat(format: ResponseFormat): Json {
       return { type: 'text' };
     case 'json':
       return { type: 'json_object' };
-    case 'json_schema':
-      return {
-        type: 'json_schema',
-        json_schema: {
-          name: format.name,
-          ...(format.description !== undefined ? { description: format.description } : {}),
-          schema: format.schema,
-          ...(format.strict !== undefined ? { strict: format.strict } : {}),
-        },
-      };
+    case 'json_schema': {
+      const schema: Json = { name: format.name };
+      if (format.description !== undefined) schema.description = format.description;
+      schema.schema = format.schema;
+      if (format.strict !== undefined) schema.strict = format.strict;
+      return { type: 'json_schema', json_schema: schema };
+    }
   }
 }
 
@@ -121,11 +120,8 @@ function toOpenAIResponseFormat(format: ResponseFormat): Json {
  * https://platform.openai.com/docs/api-reference/embeddings/create
  */
 export function toOpenAIEmbeddingRequest(request: EmbedRequest, quirks: OpenAIRequestQuirks): Json {
-  return {
-    model: request.model,
-    input: request.input,
-    encoding_format: 'float',
-    ...(request.dimensions !== undefined ? { [quirks.dimensionsField]: request.dimensions } : {}),
-    ...(request.user !== undefined && quirks.sendsUser ? { user: request.user } : {}),
-  };
+  const body: Json = { model: request.model, input: request.input, encoding_format: 'float' };
+  if (request.dimensions !== undefined) body[quirks.dimensionsField] = request.dimensions;
+  if (request.user !== undefined && quirks.sendsUser) body.user = request.user;
+  return body;
 }
