@@ -15,11 +15,16 @@
  * - admit + settle: rate limits and budgets;
  * - call upstream: core's engine and adapter over a transport that answers at once (no socket);
  * - record usage: the usage event into the durable ledger (journal + batched inserts);
+ * - stream relay: a streamed call (the gateway benchmark mock's 20-chunk stream, in one body
+ *   chunk) through core's SSE parser and OpenAI reader, metering and the ledger, each event
+ *   encoded again as an OpenAI chunk — the per-event work of a stream, without the socket;
  * - whole request: the gateway's HTTP routes through Fastify's `inject` (no socket) with that
  *   transport — everything the server does per request except the network.
  *
  * This is a profiling aid, not a target: the figures to quote are `bench/gateway-compare.mjs`'s.
- * `--cpu-prof file` writes a CPU profile of the whole-request stage.
+ * `--cpu-prof file` writes a CPU profile of the whole-request stage (`--cpu-prof-stage stream`:
+ * of the stage whose name starts so). V8's profiler samples wall-clock time: a syscall during
+ * which another thread or process took the CPU is charged to it (see bench/README.md, Profiling).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +48,7 @@ import { createProviderCaller } from '../packages/gateway/src/routing/provider-c
 import { createDatabase } from '../packages/gateway/src/store/database.js';
 import { migrateToLatest } from '../packages/gateway/src/store/migrate.js';
 import { createStoreDirectory } from '../packages/gateway/src/store/store-directory.js';
+import { createChatChunkEncoder } from '../packages/gateway/src/surfaces/openai/chat-chunk-encoder.js';
 import { checkKeyring } from '../packages/gateway/src/vault/key-check.js';
 import { createKeyring } from '../packages/gateway/src/vault/keyring.js';
 import { createVault } from '../packages/gateway/src/vault/vault.js';
@@ -53,6 +59,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     postgres: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'cpu-prof-stage': { type: 'string', default: 'whole' },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -63,12 +70,14 @@ const POSTGRES_URL =
     ? (process.env.KEYHOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
     : undefined);
 
-/** A transport that answers every chat call at once with a fixed OpenAI completion. */
+/**
+ * A transport that answers every chat call at once with a fixed OpenAI completion or stream. The
+ * answers are built once per model: the stages measure the gateway, not a mock.
+ */
 function instantTransport(): Transport {
-  let seq = 0;
   const body = (model: string) =>
     JSON.stringify({
-      id: `chatcmpl-bench${++seq}`,
+      id: 'chatcmpl-bench',
       object: 'chat.completion',
       created: 1_700_000_000,
       model,
@@ -86,14 +95,39 @@ function instantTransport(): Transport {
       ],
       usage: { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 },
     });
+  // The stream the gateway benchmark's mock sends: a role chunk, 20 text chunks, a finish chunk,
+  // the usage chunk and [DONE], in one body chunk.
+  const sse = (model: string) => {
+    const base = `{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"fp_bench"`;
+    const words = ['The', ' quick', ' brown', ' fox', ' jumps', ' over', ' the', ' lazy', ' dog', '.'];
+    let out = `data: ${base},"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`;
+    for (let i = 0; i < 20; i++) {
+      out += `data: ${base},"choices":[{"index":0,"delta":{"content":${JSON.stringify(words[i % words.length])}},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`;
+    }
+    out += `data: ${base},"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}\n\n`;
+    out += `data: ${base},"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":20,"total_tokens":32}}\n\ndata: [DONE]\n\n`;
+    return out;
+  };
+  const answers = new Map<string, { text: string; bytes: Buffer }>();
+  const answerFor = (model: string, stream: boolean) => {
+    const key = `${stream}:${model}`;
+    let answer = answers.get(key);
+    if (!answer) {
+      const text = stream ? sse(model) : body(model);
+      answer = { text, bytes: Buffer.from(text) };
+      answers.set(key, answer);
+    }
+    return answer;
+  };
   return {
     async request(req: TransportRequest): Promise<TransportResponse> {
-      const text = body(JSON.parse(String(req.body)).model);
+      const sent = JSON.parse(String(req.body)) as { model: string; stream?: boolean };
+      const { text, bytes } = answerFor(sent.model, sent.stream === true);
       return {
         status: 200,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': sent.stream ? 'text/event-stream' : 'application/json' },
         body: (async function* () {
-          yield Buffer.from(text);
+          yield bytes;
         })(),
         text: async () => text,
         dump: async () => {},
@@ -245,6 +279,25 @@ async function main() {
         },
       },
       {
+        name: 'stream relay (23 events, encoded)',
+        run: async () => {
+          const a = await caller.admit(prepared.value, input);
+          if (!a.ok) throw new Error('admission failed');
+          const encoder = createChatChunkEncoder({ id: 'chatcmpl-r', model, created: 1_700_000_000 }, true);
+          let text = '';
+          for await (const batch of caller.stream(
+            { ...a.value, requestId: `s${++n}` },
+            input,
+            signal,
+            timing,
+          )) {
+            for (const event of batch) text += encoder.encode(event);
+          }
+          text += encoder.end();
+          if (!text.endsWith('data: [DONE]\n\n')) throw new Error('stream relay: no [DONE]');
+        },
+      },
+      {
         name: 'whole request (inject)',
         run: async () => {
           const res = await gateway.app.inject({
@@ -263,7 +316,7 @@ async function main() {
     );
     for (const stage of stages) {
       const perCall: number[] = [];
-      const profile = values['cpu-prof'] && stage.name.startsWith('whole');
+      const profile = values['cpu-prof'] && stage.name.startsWith(values['cpu-prof-stage']!);
       const session = profile ? new Session() : undefined;
       for (let round = 0; round < ROUNDS + 1; round++) {
         if (session && round === 1) {
