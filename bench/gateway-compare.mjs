@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Keyhold gateway vs a bare pass-through proxy vs direct calls, measured in one run on loopback.
 //
-//   npm run build && node bench/gateway-compare.mjs                 # throughput suite (~2.5 min)
+//   npm run build && node bench/gateway-compare.mjs                 # throughput suite (~3 min)
 //   node bench/gateway-compare.mjs --suite rss                     # 5,000 slow streams (~1 min)
 //   node bench/gateway-compare.mjs --suite all --json bench/results/run.json
 //
@@ -61,6 +61,9 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --suite throughput|rss|all   what to run (default throughput)
   --duration S                 seconds per timed load run (default 4; at most 60)
   --warmup S                   seconds of untimed load before each run (default 1)
+  --jit-warmup S               seconds of untimed load per target and mode before its first round
+                               (default 5): every process measured runs optimised code, as a
+                               long-running server does (0: measure fresh processes)
   --rounds N                   rounds per mode and connection count, order flipped each round (default 3)
   --connections LIST           connection counts (default 8,64)
   --modes LIST                 nonstream,stream (default both)
@@ -90,6 +93,7 @@ const { values: a } = parseArgs({
     suite: { type: 'string', default: 'throughput' },
     duration: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '1' },
+    'jit-warmup': { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '8,64' },
     modes: { type: 'string', default: 'nonstream,stream' },
@@ -119,6 +123,7 @@ if (!['embedded', 'postgres', 'config'].includes(a.store)) usageError(`unknown -
 const SUITES = a.suite === 'all' ? ['throughput', 'rss'] : [a.suite];
 const DURATION = Number(a.duration);
 const WARMUP = Number(a.warmup);
+const JIT_WARMUP = Number(a['jit-warmup']);
 const ROUNDS = Math.max(1, Math.floor(Number(a.rounds)));
 const CONNECTIONS = a.connections.split(',').map(Number);
 const MODES = a.modes.split(',').map((m) => m.trim());
@@ -135,6 +140,7 @@ function usageError(message) {
 if (!SUITES.every((s) => s === 'throughput' || s === 'rss')) usageError(`unknown --suite ${a.suite}`);
 if (!(DURATION > 0 && DURATION <= 60)) usageError('--duration must be in (0, 60] seconds');
 if (!(WARMUP >= 0 && WARMUP <= 30)) usageError('--warmup must be in [0, 30] seconds');
+if (!(JIT_WARMUP >= 0 && JIT_WARMUP <= 60)) usageError('--jit-warmup must be in [0, 60] seconds');
 if (!CONNECTIONS.every((c) => Number.isInteger(c) && c > 0 && c <= 1024)) usageError('bad --connections');
 if (!MODES.every((m) => m === 'nonstream' || m === 'stream')) usageError('--modes: nonstream,stream');
 if (!(CHUNK_DELAY >= 50 && CHUNK_DELAY <= 5000)) usageError('--chunk-delay must be in [50, 5000] ms');
@@ -556,6 +562,24 @@ function autocannonRun(opts, onResponse) {
   });
 }
 
+/** Untimed load; any failure is a problem like a failed timed run. */
+async function warmUp(target, mode, connections, seconds) {
+  const w = await autocannonRun({
+    url: `${target.url}/v1/chat/completions`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...target.headers },
+    body: requestBody(mode, target.model),
+    connections,
+    pipelining: 1,
+    timeout: 10,
+    duration: seconds,
+  });
+  if (w.non2xx || w.errors || w.timeouts)
+    problems.push(
+      `${target.name}/${mode}/${connections} warm-up: ${w.non2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts`,
+    );
+}
+
 /** Warmup, then one timed autocannon run; CPU of the proxy process read around the timed run. */
 async function loadRun(target, mode, connections, mock, minBytes) {
   const base = {
@@ -669,6 +693,15 @@ async function throughputSuite(keys) {
       const bad = checkResponse(mode, r.status, r.text);
       if (bad) throw new Error(`${t.name}/${mode} pre-flight: ${bad}`);
       minBytes[t.name] = Math.floor(Buffer.byteLength(r.text) * 0.9);
+    }
+    // A fresh gateway spends its first seconds under load compiling (V8's compiler threads took
+    // ~12 % of its CPU 3-9 s in; a few dozen lines of bare proxy are optimised in milliseconds):
+    // every target gets the same untimed load first, so rounds compare warm processes.
+    if (JIT_WARMUP > 0) {
+      for (const t of targets) {
+        log(`[${mode}] ${t.name}: ${JIT_WARMUP} s JIT warm-up`);
+        await warmUp(t, mode, CONNECTIONS[0], JIT_WARMUP);
+      }
     }
     for (const connections of CONNECTIONS) {
       const rounds = [];
@@ -946,7 +979,7 @@ function printReport(report) {
   if (report.throughput) {
     const t = report.throughput;
     lines.push(
-      `throughput: ${DURATION} s per run after ${WARMUP} s warmup, ${ROUNDS} round(s), order flipped each round; medians`,
+      `throughput: ${DURATION} s per run after ${WARMUP} s warmup (and ${JIT_WARMUP} s JIT warm-up per target and mode first), ${ROUNDS} round(s), order flipped each round; medians`,
     );
     const w = [10, 6, 11, 10, 11, 8, 6, 10, 8, 8, 8, 8, 10, 10];
     const row = (cells) => cells.map((c, i) => String(c).padStart(w[i])).join(' ');
@@ -1056,6 +1089,7 @@ async function main() {
     settings: {
       duration: DURATION,
       warmup: WARMUP,
+      jitWarmup: JIT_WARMUP,
       rounds: ROUNDS,
       connections: CONNECTIONS,
       modes: MODES,
@@ -1085,7 +1119,9 @@ async function main() {
 // Hard bound on the whole run, whatever happens.
 const budgetS =
   (SUITES.includes('throughput')
-    ? MODES.length * CONNECTIONS.length * ROUNDS * 3 * (WARMUP + DURATION + 2) + 60
+    ? MODES.length * CONNECTIONS.length * ROUNDS * 3 * (WARMUP + DURATION + 2) +
+      MODES.length * 3 * (JIT_WARMUP + 2) +
+      60
     : 0) +
   (SUITES.includes('rss') ? 3 * ((CHUNK_DELAY * (STREAM_CHUNKS + 4)) / 1000 + 40) : 0) +
   60;
