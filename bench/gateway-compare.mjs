@@ -562,27 +562,9 @@ function autocannonRun(opts, onResponse) {
   });
 }
 
-/** Untimed load; any failure is a problem like a failed timed run. */
-async function warmUp(target, mode, connections, seconds) {
-  const w = await autocannonRun({
-    url: `${target.url}/v1/chat/completions`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...target.headers },
-    body: requestBody(mode, target.model),
-    connections,
-    pipelining: 1,
-    timeout: 10,
-    duration: seconds,
-  });
-  if (w.non2xx || w.errors || w.timeouts)
-    problems.push(
-      `${target.name}/${mode}/${connections} warm-up: ${w.non2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts`,
-    );
-}
-
-/** Warmup, then one timed autocannon run; CPU of the proxy process read around the timed run. */
-async function loadRun(target, mode, connections, mock, minBytes) {
-  const base = {
+/** The autocannon options of a chat load run at `target`. */
+function loadOptions(target, mode, connections) {
+  return {
     url: `${target.url}/v1/chat/completions`,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...target.headers },
@@ -591,13 +573,21 @@ async function loadRun(target, mode, connections, mock, minBytes) {
     pipelining: 1,
     timeout: 10,
   };
-  if (WARMUP > 0) {
-    const w = await autocannonRun({ ...base, duration: WARMUP });
-    if (w.non2xx || w.errors || w.timeouts)
-      problems.push(
-        `${target.name}/${mode}/${connections} warmup: ${w.non2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts`,
-      );
-  }
+}
+
+/** Untimed load; any failure is a problem like a failed timed run. */
+async function warmUp(target, mode, connections, seconds) {
+  const w = await autocannonRun({ ...loadOptions(target, mode, connections), duration: seconds });
+  if (w.non2xx || w.errors || w.timeouts)
+    problems.push(
+      `${target.name}/${mode}/${connections} warmup: ${w.non2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts`,
+    );
+}
+
+/** Warmup, then one timed autocannon run; CPU of the proxy process read around the timed run. */
+async function loadRun(target, mode, connections, mock, minBytes) {
+  const base = loadOptions(target, mode, connections);
+  if (WARMUP > 0) await warmUp(target, mode, connections, WARMUP);
   await mockReset(mock);
   const samples = [];
   let short = 0;

@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { chatCompletion, chatStreamEvents } from './chat-wire.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +32,6 @@ const { values } = parseArgs({
 });
 const CHUNKS = Math.max(1, Number(values.chunks));
 const CHUNK_DELAY_MS = Math.max(0, Number(values['chunk-delay']));
-const WORDS = ['The', ' quick', ' brown', ' fox', ' jumps', ' over', ' the', ' lazy', ' dog', '.'];
 const UNAUTHORIZED = JSON.stringify({
   error: {
     message:
@@ -61,48 +61,22 @@ function keyHash(value) {
 }
 
 function completion(model) {
-  const text = Array.from({ length: CHUNKS }, (_, i) => WORDS[i % WORDS.length]).join('');
-  return JSON.stringify({
+  return chatCompletion({
     id: `chatcmpl-mock${++seq}`,
-    object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: text, refusal: null, annotations: [] },
-        logprobs: null,
-        finish_reason: 'stop',
-      },
-    ],
-    usage: { prompt_tokens: 12, completion_tokens: CHUNKS, total_tokens: 12 + CHUNKS },
-    service_tier: 'default',
-    system_fingerprint: 'fp_mock',
+    chunks: CHUNKS,
   });
 }
 
-/** The SSE events of one stream, in order, each a complete `data: …\n\n` block. */
 function streamEvents(model, includeUsage) {
-  const base = `{"id":"chatcmpl-mock${++seq}","object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"fp_mock"`;
-  const usageNull = includeUsage ? ',"usage":null' : '';
-  const events = [
-    `data: ${base},"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]${usageNull}}\n\n`,
-  ];
-  for (let i = 0; i < CHUNKS; i++) {
-    events.push(
-      `data: ${base},"choices":[{"index":0,"delta":{"content":${JSON.stringify(WORDS[i % WORDS.length])}},"logprobs":null,"finish_reason":null}]${usageNull}}\n\n`,
-    );
-  }
-  events.push(
-    `data: ${base},"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]${usageNull}}\n\n`,
-  );
-  if (includeUsage) {
-    events.push(
-      `data: ${base},"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":${CHUNKS},"total_tokens":${12 + CHUNKS},"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}\n\n`,
-    );
-  }
-  events.push('data: [DONE]\n\n');
-  return events;
+  return chatStreamEvents({
+    id: `chatcmpl-mock${++seq}`,
+    created: Math.floor(Date.now() / 1000),
+    model,
+    chunks: CHUNKS,
+    includeUsage,
+  });
 }
 
 function sendJson(res, status, payload) {

@@ -52,6 +52,7 @@ import { createChatChunkEncoder } from '../packages/gateway/src/surfaces/openai/
 import { checkKeyring } from '../packages/gateway/src/vault/key-check.js';
 import { createKeyring } from '../packages/gateway/src/vault/keyring.js';
 import { createVault } from '../packages/gateway/src/vault/vault.js';
+import { chatCompletion, chatStreamEvents } from './chat-wire.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -75,45 +76,16 @@ const POSTGRES_URL =
  * answers are built once per model: the stages measure the gateway, not a mock.
  */
 function instantTransport(): Transport {
-  const body = (model: string) =>
-    JSON.stringify({
-      id: 'chatcmpl-bench',
-      object: 'chat.completion',
-      created: 1_700_000_000,
-      model,
-      choices: [
-        {
-          index: 0,
-          message: {
-            role: 'assistant',
-            content: 'The quick brown fox jumps over the lazy dog.',
-            refusal: null,
-          },
-          logprobs: null,
-          finish_reason: 'stop',
-        },
-      ],
-      usage: { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 },
-    });
-  // The stream the gateway benchmark's mock sends: a role chunk, 20 text chunks, a finish chunk,
-  // the usage chunk and [DONE], in one body chunk.
-  const sse = (model: string) => {
-    const base = `{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"fp_bench"`;
-    const words = ['The', ' quick', ' brown', ' fox', ' jumps', ' over', ' the', ' lazy', ' dog', '.'];
-    let out = `data: ${base},"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`;
-    for (let i = 0; i < 20; i++) {
-      out += `data: ${base},"choices":[{"index":0,"delta":{"content":${JSON.stringify(words[i % words.length])}},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`;
-    }
-    out += `data: ${base},"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}\n\n`;
-    out += `data: ${base},"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":20,"total_tokens":32}}\n\ndata: [DONE]\n\n`;
-    return out;
-  };
+  // The documents bench/gateway-mock-upstream.mjs sends (20 words; a stream in one body chunk).
+  const wire = { id: 'chatcmpl-bench', created: 1_700_000_000, chunks: 20 };
   const answers = new Map<string, { text: string; bytes: Buffer }>();
   const answerFor = (model: string, stream: boolean) => {
     const key = `${stream}:${model}`;
     let answer = answers.get(key);
     if (!answer) {
-      const text = stream ? sse(model) : body(model);
+      const text = stream
+        ? chatStreamEvents({ ...wire, model, includeUsage: true }).join('')
+        : chatCompletion({ ...wire, model });
       answer = { text, bytes: Buffer.from(text) };
       answers.set(key, answer);
     }
