@@ -2,7 +2,7 @@
 // Keyhold gateway vs a bare pass-through proxy vs direct calls, measured in one run on loopback.
 //
 //   npm run build && node bench/gateway-compare.mjs                 # throughput suite (~3 min)
-//   node bench/gateway-compare.mjs --suite rss                     # 5,000 slow streams (~1 min)
+//   node bench/gateway-compare.mjs --suite rss                     # 5,000 slow streams (~2.5 min)
 //   node bench/gateway-compare.mjs --suite all --json bench/results/run.json
 //
 // It starts bench/gateway-mock-upstream.mjs (an OpenAI-format mock), bench/bare-proxy.mjs (the
@@ -575,19 +575,17 @@ function loadOptions(target, mode, connections) {
   };
 }
 
-/** Untimed load; any failure is a problem like a failed timed run. */
-async function warmUp(target, mode, connections, seconds) {
-  const w = await autocannonRun({ ...loadOptions(target, mode, connections), duration: seconds });
+/** Untimed load with `options` (a `loadOptions` result); any failure is a problem like a failed timed run. */
+async function warmUp(label, options, seconds) {
+  const w = await autocannonRun({ ...options, duration: seconds });
   if (w.non2xx || w.errors || w.timeouts)
-    problems.push(
-      `${target.name}/${mode}/${connections} warmup: ${w.non2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts`,
-    );
+    problems.push(`${label} warmup: ${w.non2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts`);
 }
 
 /** Warmup, then one timed autocannon run; CPU of the proxy process read around the timed run. */
 async function loadRun(target, mode, connections, mock, minBytes) {
   const base = loadOptions(target, mode, connections);
-  if (WARMUP > 0) await warmUp(target, mode, connections, WARMUP);
+  if (WARMUP > 0) await warmUp(`${target.name}/${mode}/${connections}`, base, WARMUP);
   await mockReset(mock);
   const samples = [];
   let short = 0;
@@ -690,7 +688,8 @@ async function throughputSuite(keys) {
     if (JIT_WARMUP > 0) {
       for (const t of targets) {
         log(`[${mode}] ${t.name}: ${JIT_WARMUP} s JIT warm-up`);
-        await warmUp(t, mode, CONNECTIONS[0], JIT_WARMUP);
+        const c = CONNECTIONS[0];
+        await warmUp(`${t.name}/${mode}/${c}`, loadOptions(t, mode, c), JIT_WARMUP);
       }
     }
     for (const connections of CONNECTIONS) {
