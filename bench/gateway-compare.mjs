@@ -32,7 +32,10 @@
 // CPU pinning (when `taskset` exists; --no-pin to disable): this process — the load generator —
 // on --loadgen-cpus (default 1), the mock and the proxy under test on --server-cpus (default 0).
 // On a 2-core machine the ratio then reads as "share of one core's throughput left once the
-// proxy's per-request work is paid" for both proxies alike. See bench/README.md.
+// proxy's per-request work is paid" for both proxies alike. With --store postgres, the server
+// processes of the bench's own database go on --db-cpus (default: the load generator's): in a
+// deployment PostgreSQL runs on its own machine, and here its ingest would otherwise preempt the
+// gateway on the core whose throughput is being compared. See bench/README.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -72,6 +75,9 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --chunk-delay MS             ms between stream events in the rss suite (default 1500)
   --loadgen-cpus LIST          taskset CPUs of the load generator (default 1)
   --server-cpus LIST           taskset CPUs of the mock, the bare proxy and the gateway (default 0)
+  --db-cpus LIST|any           with --store postgres on this machine: taskset CPUs of the server
+                               processes of the bench's database (default: --loadgen-cpus; any =
+                               wherever the scheduler puts them)
   --no-pin                     no CPU pinning
   --log-level LEVEL            the gateway's KEYHOLD_LOG_LEVEL (default info, as shipped)
   --store embedded|postgres|config
@@ -102,6 +108,7 @@ const { values: a } = parseArgs({
     'chunk-delay': { type: 'string', default: '1500' },
     'loadgen-cpus': { type: 'string', default: '1' },
     'server-cpus': { type: 'string', default: '0' },
+    'db-cpus': { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
     store: { type: 'string', default: 'embedded' },
@@ -171,8 +178,13 @@ if (TASKSET && a['loadgen-cpus']) {
   // Every thread of this process (autocannon runs here), not only the main one.
   execFileSync('taskset', ['-a', '-cp', a['loadgen-cpus'], String(process.pid)], { stdio: 'ignore' });
 }
+const DB_CPUS = a['db-cpus'] ?? a['loadgen-cpus'];
 const pinning = TASKSET
-  ? { loadgen: a['loadgen-cpus'] || 'any', servers: a['server-cpus'] || 'any' }
+  ? {
+      loadgen: a['loadgen-cpus'] || 'any',
+      servers: a['server-cpus'] || 'any',
+      ...(a.store === 'postgres' ? { database: DB_CPUS && DB_CPUS !== 'any' ? DB_CPUS : 'any' } : {}),
+    }
   : 'none';
 
 const CLK_TCK = (() => {
@@ -271,6 +283,7 @@ async function startStoreGateway(mockUrl, keys, label) {
   const operatorToken = `kh-bench-operator-${randomBytes(16).toString('hex')}`;
   const env = { KEYHOLD_OPERATOR_TOKEN: operatorToken, KEYHOLD_LEDGER_DIR: path.join(dir, 'ledger') };
   let dropDatabase = async () => {};
+  let pinStore;
   if (a.store === 'postgres') {
     const { default: pg } = await import('pg');
     const name = `keyhold_bench_${randomBytes(6).toString('hex')}`;
@@ -289,6 +302,9 @@ async function startStoreGateway(mockUrl, keys, label) {
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
     };
+    if (TASKSET && DB_CPUS && DB_CPUS !== 'any' && isLocalHost(url.hostname)) {
+      pinStore = () => pinDatabaseBackends(pg, name);
+    }
   }
   if (a.redis) env.REDIS_URL = a.redis;
   const started = await spawnGateway(['--data-dir', path.join(dir, 'data')], env, dir, label);
@@ -337,11 +353,41 @@ async function startStoreGateway(mockUrl, keys, label) {
     ...started,
     virtualKey: key,
     model: 'openai-compatible/gpt-4o-mini',
+    pinStore,
     stop: async () => {
       await stopOwn();
       await dropDatabase();
     },
   };
+}
+
+function isLocalHost(hostname) {
+  return ['', 'localhost', '127.0.0.1', '[::1]'].includes(hostname);
+}
+
+let pinWarned = false;
+
+/**
+ * Puts the PostgreSQL server processes serving database `name` (the gateway's pool, its change
+ * listener) on --db-cpus. Called before every load run: a pool may open connections under load.
+ */
+async function pinDatabaseBackends(pg, name) {
+  const c = new pg.Client({ connectionString: a['database-url'] });
+  await c.connect();
+  try {
+    const { rows } = await c.query('select pid from pg_stat_activity where datname = $1', [name]);
+    for (const { pid } of rows) {
+      try {
+        execFileSync('taskset', ['-a', '-cp', DB_CPUS, String(pid)], { stdio: 'ignore' });
+      } catch {
+        // Another user's server (EPERM) or a connection that just closed: measured unpinned.
+        if (!pinWarned) log(`could not pin PostgreSQL process ${pid} to CPUs ${DB_CPUS}: left where it runs`);
+        pinWarned = true;
+      }
+    }
+  } finally {
+    await c.end();
+  }
 }
 
 async function startConfigGateway(mockUrl, keys, label) {
@@ -584,6 +630,7 @@ async function warmUp(label, options, seconds) {
 
 /** Warmup, then one timed autocannon run; CPU of the proxy process read around the timed run. */
 async function loadRun(target, mode, connections, mock, minBytes) {
+  await target.pinStore?.();
   const base = loadOptions(target, mode, connections);
   if (WARMUP > 0) await warmUp(`${target.name}/${mode}/${connections}`, base, WARMUP);
   await mockReset(mock);
@@ -624,6 +671,7 @@ async function probe(targets, mode) {
   const agents = targets.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
   const total = targets.map(() => []);
   const ttfb = targets.map(() => []);
+  for (const t of targets) await t.pinStore?.();
   try {
     const warm = 50;
     for (let i = 0; i < warm + PROBE; i++) {
@@ -664,6 +712,7 @@ async function throughputSuite(keys) {
       headers: { authorization: `Bearer ${gw.virtualKey}` },
       model: gw.model,
       pid: gw.pid,
+      pinStore: gw.pinStore,
       keys,
     },
   ];
@@ -689,6 +738,7 @@ async function throughputSuite(keys) {
       for (const t of targets) {
         log(`[${mode}] ${t.name}: ${JIT_WARMUP} s JIT warm-up`);
         const c = CONNECTIONS[0];
+        await t.pinStore?.();
         await warmUp(`${t.name}/${mode}/${c}`, loadOptions(t, mode, c), JIT_WARMUP);
       }
     }
@@ -876,6 +926,7 @@ async function rssFor(name, target, proxyPid, mock, keys) {
   );
   agent.destroy();
   await sleep(1500);
+  await target.pinStore?.();
   await mockReset(mock);
   const baseline = [];
   for (let i = 0; i < 3; i++) {
@@ -933,7 +984,13 @@ async function rssSuite(keys) {
     keys.virtual = gw.virtualKey;
     out[name] = await rssFor(
       name,
-      { name, url: gw.url, model: gw.model, headers: { authorization: `Bearer ${gw.virtualKey}` } },
+      {
+        name,
+        url: gw.url,
+        model: gw.model,
+        pinStore: gw.pinStore,
+        headers: { authorization: `Bearer ${gw.virtualKey}` },
+      },
       gw.pid,
       mock,
       keys,
