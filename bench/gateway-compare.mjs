@@ -179,11 +179,18 @@ if (TASKSET && a['loadgen-cpus']) {
   execFileSync('taskset', ['-a', '-cp', a['loadgen-cpus'], String(process.pid)], { stdio: 'ignore' });
 }
 const DB_CPUS = a['db-cpus'] ?? a['loadgen-cpus'];
+// Only a server on this machine can be pinned; a remote one is reported as `any`.
+const PIN_DB =
+  TASKSET &&
+  a.store === 'postgres' &&
+  Boolean(DB_CPUS) &&
+  DB_CPUS !== 'any' &&
+  isLocalHost(new URL(a['database-url']).hostname);
 const pinning = TASKSET
   ? {
       loadgen: a['loadgen-cpus'] || 'any',
       servers: a['server-cpus'] || 'any',
-      ...(a.store === 'postgres' ? { database: DB_CPUS && DB_CPUS !== 'any' ? DB_CPUS : 'any' } : {}),
+      ...(a.store === 'postgres' ? { database: PIN_DB ? DB_CPUS : 'any' } : {}),
     }
   : 'none';
 
@@ -302,9 +309,7 @@ async function startStoreGateway(mockUrl, keys, label) {
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
     };
-    if (TASKSET && DB_CPUS && DB_CPUS !== 'any' && isLocalHost(url.hostname)) {
-      pinStore = () => pinDatabaseBackends(pg, name);
-    }
+    if (PIN_DB) pinStore = () => pinDatabaseBackends(pg, name);
   }
   if (a.redis) env.REDIS_URL = a.redis;
   const started = await spawnGateway(['--data-dir', path.join(dir, 'data')], env, dir, label);
