@@ -185,7 +185,7 @@ const PIN_DB =
   a.store === 'postgres' &&
   Boolean(DB_CPUS) &&
   DB_CPUS !== 'any' &&
-  isLocalHost(new URL(a['database-url']).hostname);
+  isLocalHost(databaseHost());
 const pinning = TASKSET
   ? {
       loadgen: a['loadgen-cpus'] || 'any',
@@ -292,24 +292,15 @@ async function startStoreGateway(mockUrl, keys, label) {
   let dropDatabase = async () => {};
   let pinStore;
   if (a.store === 'postgres') {
-    const { default: pg } = await import('pg');
     const name = `keyhold_bench_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: a['database-url'] });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
+    await serverQuery(`create database ${name}`);
     const url = new URL(a['database-url']);
     url.pathname = `/${name}`;
     env.DATABASE_URL = url.toString();
     // A throwaway master key for the throwaway database (`version:base64`, see README).
     env.KEYHOLD_MASTER_KEYS = `1:${randomBytes(32).toString('base64')}`;
-    dropDatabase = async () => {
-      const c = new pg.Client({ connectionString: a['database-url'] });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    };
-    if (PIN_DB) pinStore = () => pinDatabaseBackends(pg, name);
+    dropDatabase = () => serverQuery(`drop database if exists ${name} with (force)`);
+    if (PIN_DB) pinStore = () => pinDatabaseBackends(name);
   }
   if (a.redis) env.REDIS_URL = a.redis;
   const started = await spawnGateway(['--data-dir', path.join(dir, 'data')], env, dir, label);
@@ -366,6 +357,14 @@ async function startStoreGateway(mockUrl, keys, label) {
   };
 }
 
+function databaseHost() {
+  try {
+    return new URL(a['database-url']).hostname;
+  } catch {
+    usageError('--database-url is not a URL');
+  }
+}
+
 function isLocalHost(hostname) {
   return ['', 'localhost', '127.0.0.1', '[::1]'].includes(hostname);
 }
@@ -376,22 +375,28 @@ let pinWarned = false;
  * Puts the PostgreSQL server processes serving database `name` (the gateway's pool, its change
  * listener) on --db-cpus. Called before every load run: a pool may open connections under load.
  */
-async function pinDatabaseBackends(pg, name) {
-  const c = new pg.Client({ connectionString: a['database-url'] });
-  await c.connect();
-  try {
-    const { rows } = await c.query('select pid from pg_stat_activity where datname = $1', [name]);
-    for (const { pid } of rows) {
-      try {
-        execFileSync('taskset', ['-a', '-cp', DB_CPUS, String(pid)], { stdio: 'ignore' });
-      } catch {
-        // Another user's server (EPERM) or a connection that just closed: measured unpinned.
-        if (!pinWarned) log(`could not pin PostgreSQL process ${pid} to CPUs ${DB_CPUS}: left where it runs`);
-        pinWarned = true;
-      }
+async function pinDatabaseBackends(name) {
+  const rows = await serverQuery('select pid from pg_stat_activity where datname = $1', [name]);
+  for (const { pid } of rows) {
+    try {
+      execFileSync('taskset', ['-a', '-cp', DB_CPUS, String(pid)], { stdio: 'ignore' });
+    } catch {
+      // Another user's server (EPERM) or a connection that just closed: measured unpinned.
+      if (!pinWarned) log(`could not pin PostgreSQL process ${pid} to CPUs ${DB_CPUS}: left where it runs`);
+      pinWarned = true;
     }
+  }
+}
+
+/** One statement on --database-url (the server's own database, not the bench's); its rows. */
+async function serverQuery(text, values) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: a['database-url'] });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows;
   } finally {
-    await c.end();
+    await client.end();
   }
 }
 
