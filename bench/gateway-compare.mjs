@@ -181,11 +181,7 @@ if (TASKSET && a['loadgen-cpus']) {
 const DB_CPUS = a['db-cpus'] ?? a['loadgen-cpus'];
 // Only a server on this machine can be pinned; a remote one is reported as `any`.
 const PIN_DB =
-  TASKSET &&
-  a.store === 'postgres' &&
-  Boolean(DB_CPUS) &&
-  DB_CPUS !== 'any' &&
-  isLocalHost(databaseHost());
+  TASKSET && a.store === 'postgres' && Boolean(DB_CPUS) && DB_CPUS !== 'any' && isLocalHost(databaseHost());
 const pinning = TASKSET
   ? {
       loadgen: a['loadgen-cpus'] || 'any',
