@@ -90,6 +90,9 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --cpu-prof DIR               run the gateway under node --cpu-prof, profiles written to DIR
   --gateway-node-args ARGS     extra node flags for the gateway process, space-separated
                                (e.g. '--max-semi-space-size=32')
+  --minimal                    also measure bench/minimal-gateway.mjs (a translating gateway with
+                               none of Keyhold's features) in the same rounds: gw/min shows what
+                               Keyhold's own work costs apart from what any Node gateway pays
   --json FILE                  also write every figure as JSON
   --strict                     exit 3 when a performance target is missed
 Run \`npm run build\` first: the gateway is run from packages/gateway/dist.`;
@@ -117,6 +120,7 @@ const { values: a } = parseArgs({
     'cpu-prof': { type: 'string' },
     'gateway-node-args': { type: 'string' },
     json: { type: 'string' },
+    minimal: { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -263,6 +267,21 @@ function startMock(extraArgs = []) {
 
 function startBareProxy(mockUrl) {
   return startListening('bare proxy', [path.join(HERE, 'bare-proxy.mjs'), '--upstream', mockUrl]);
+}
+
+/** bench/minimal-gateway.mjs in front of the mock: its own client key, the tenant key upstream. */
+async function startMinimalGateway(mockUrl, keys) {
+  const clientKey = `mg-${randomBytes(16).toString('hex')}`;
+  const started = await startListening('minimal gateway', [
+    path.join(HERE, 'minimal-gateway.mjs'),
+    '--upstream',
+    mockUrl,
+    '--client-key',
+    clientKey,
+    '--provider-key',
+    keys.tenant,
+  ]);
+  return { ...started, clientKey };
 }
 
 /**
@@ -709,6 +728,7 @@ async function throughputSuite(keys) {
   const bare = await startBareProxy(mock.url);
   const gw = await startGateway(mock.url, keys, 'throughput');
   keys.virtual = gw.virtualKey;
+  const minimal = a.minimal ? await startMinimalGateway(mock.url, keys) : null;
   const targets = [
     { name: 'direct', url: mock.url, headers: { authorization: `Bearer ${keys.tenant}` }, pid: null, keys },
     { name: 'bare', url: bare.url, headers: { authorization: `Bearer ${keys.tenant}` }, pid: bare.pid, keys },
@@ -722,8 +742,17 @@ async function throughputSuite(keys) {
       keys,
     },
   ];
+  if (minimal) {
+    targets.push({
+      name: 'minimal',
+      url: minimal.url,
+      headers: { authorization: `Bearer ${minimal.clientKey}` },
+      pid: minimal.pid,
+      keys,
+    });
+  }
   log(
-    `mock ${mock.url} (pid ${mock.pid}), bare proxy ${bare.url} (pid ${bare.pid}), gateway ${gw.url} (pid ${gw.pid})`,
+    `mock ${mock.url} (pid ${mock.pid}), bare proxy ${bare.url} (pid ${bare.pid}), gateway ${gw.url} (pid ${gw.pid})${minimal ? `, minimal gateway ${minimal.url} (pid ${minimal.pid})` : ''}`,
   );
 
   const out = { load: {}, probe: {} };
@@ -759,6 +788,7 @@ async function throughputSuite(keys) {
         }
         entry.gwOverBare = entry.gateway.rps / entry.bare.rps;
         entry.gwOverDirect = entry.gateway.rps / entry.direct.rps;
+        if (minimal) entry.gwOverMinimal = entry.gateway.rps / entry.minimal.rps;
         rounds.push(entry);
       }
       const m = (f) => r3(median(rounds.map(f)));
@@ -778,6 +808,14 @@ async function throughputSuite(keys) {
         gatewayCpuUs: m((e) => e.gateway.cpuUsPerRequest),
         bareUpstreamConnsPerReq: m((e) => e.bare.upstreamConnsPerRequest),
         gatewayUpstreamConnsPerReq: m((e) => e.gateway.upstreamConnsPerRequest),
+        ...(minimal
+          ? {
+              minimalRps: m((e) => e.minimal.rps),
+              gwOverMinimal: m((e) => e.gwOverMinimal),
+              minimalCpuUs: m((e) => e.minimal.cpuUsPerRequest),
+              gwCpuOverMinimalCpu: m((e) => e.gateway.cpuUsPerRequest / e.minimal.cpuUsPerRequest),
+            }
+          : {}),
         rounds: rounds.map((e) => ({
           gwOverBare: r3(e.gwOverBare),
           direct: r3(e.direct.rps),
@@ -803,10 +841,17 @@ async function throughputSuite(keys) {
         gatewayTtfbP50: r3(p.gateway.ttfbP50),
         addedTtfbVsBareMs: r3(p.gateway.ttfbP50 - p.bare.ttfbP50),
         addedTtfbVsDirectMs: r3(p.gateway.ttfbP50 - p.direct.ttfbP50),
+        ...(minimal
+          ? {
+              minimalTotalP50: r3(p.minimal.totalP50),
+              minimalTtfbP50: r3(p.minimal.ttfbP50),
+              addedVsMinimalMs: r3(p.gateway.totalP50 - p.minimal.totalP50),
+            }
+          : {}),
       };
     }
   }
-  await Promise.all([gw.stop(), stop(bare.child), stop(mock.child)]);
+  await Promise.all([gw.stop(), stop(bare.child), stop(mock.child), minimal && stop(minimal.child)]);
   return out;
 }
 
@@ -1102,6 +1147,23 @@ function printReport(report) {
       }
     }
     lines.push('  µs/req = user+system CPU of that proxy process during the timed run ÷ its 2xx responses');
+    const withMinimal = Object.values(t.load).filter((x) => x.minimalRps != null);
+    if (withMinimal.length) {
+      lines.push(
+        "  minimal gateway (bench/minimal-gateway.mjs: parses and rebuilds the JSON, none of Keyhold's features), same rounds:",
+      );
+      for (const x of withMinimal) {
+        lines.push(
+          `    ${x.mode}@${x.connections}: ${f(x.minimalRps)} rps, ${f(x.minimalCpuUs)} µs/req (bare ${f(x.bareCpuUs)}); gateway ÷ minimal: throughput ${f(x.gwOverMinimal, 3)}, CPU per request ${f(x.gwCpuOverMinimalCpu, 2)}×`,
+        );
+      }
+      for (const [mode, p] of Object.entries(t.probe)) {
+        if (p.minimalTotalP50 == null) continue;
+        lines.push(
+          `    ${mode} unloaded total: minimal ${f(p.minimalTotalP50, 3)} ms → gateway added vs minimal +${f(p.addedVsMinimalMs, 3)} ms`,
+        );
+      }
+    }
     lines.push(
       `  new upstream connections per request (bare / gateway): ${Object.values(t.load)
         .map(
