@@ -91,8 +91,8 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --gateway-node-args ARGS     extra node flags for the gateway process, space-separated
                                (e.g. '--max-semi-space-size=32')
   --minimal                    also measure bench/minimal-gateway.mjs (a translating gateway with
-                               none of Keyhold's features) in the same rounds: gw/min shows what
-                               Keyhold's own work costs apart from what any Node gateway pays
+                               none of Keyhold's features) in the same rounds: gateway ÷ minimal
+                               is what Keyhold's own work costs beyond what any such gateway pays
   --json FILE                  also write every figure as JSON
   --strict                     exit 3 when a performance target is missed
 Run \`npm run build\` first: the gateway is run from packages/gateway/dist.`;
@@ -851,7 +851,7 @@ async function throughputSuite(keys) {
       };
     }
   }
-  await Promise.all([gw.stop(), stop(bare.child), stop(mock.child), minimal && stop(minimal.child)]);
+  await Promise.all([gw.stop(), stop(bare.child), stop(mock.child), stop(minimal?.child)]);
   return out;
 }
 
