@@ -19,7 +19,11 @@
  *   chunk) through core's SSE parser and OpenAI reader, metering and the ledger, each event
  *   encoded again as an OpenAI chunk — the per-event work of a stream, without the socket;
  * - whole request: the gateway's HTTP routes through Fastify's `inject` (no socket) with that
- *   transport — everything the server does per request except the network.
+ *   transport — everything the server does per request except the network;
+ * - the two baselines for it, a fixed chat completion answered through `inject`: by a plain
+ *   Fastify app (what `inject` itself and Fastify cost), and by a route added to the gateway's own
+ *   app (its hooks, parser, request ids, headers and access log). Whole request − gateway server
+ *   = the chat route's own work; gateway server − plain Fastify = the server layer's.
  *
  * This is a profiling aid, not a target: the figures to quote are `bench/gateway-compare.mjs`'s.
  * `--cpu-prof file` writes a CPU profile of the whole-request stage (`--cpu-prof-stage stream`:
@@ -33,6 +37,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Transport, TransportRequest, TransportResponse } from '@keyhold/core';
+import Fastify from 'fastify';
 import pg from 'pg';
 import { createAdminApi } from '../packages/gateway/src/admin/index.js';
 import { authenticate } from '../packages/gateway/src/auth/authenticate.js';
@@ -148,6 +153,13 @@ async function main() {
     await gateway.app.register(
       createAdminApi({ db: database.db, vault, operatorToken, ssrf: createSsrfPolicy(), logger }),
     );
+    // The same fixed answer for both inject baselines (see the stages below).
+    const fixedAnswer = () =>
+      JSON.parse(chatCompletion({ id: 'chatcmpl-bench', created: 1_700_000_000, chunks: 20, model: 'm' }));
+    gateway.app.post('/bench/fixed', async () => fixedAnswer());
+    const plainFastify = Fastify();
+    plainFastify.post('/bench/fixed', async () => fixedAnswer());
+    await plainFastify.ready();
     await gateway.app.ready();
     const admin = async (method: 'POST' | 'PUT', url: string, payload: unknown, tenant?: string) => {
       const res = await gateway.app.inject({
@@ -267,6 +279,30 @@ async function main() {
           }
           text += encoder.end();
           if (!text.endsWith('data: [DONE]\n\n')) throw new Error('stream relay: no [DONE]');
+        },
+      },
+      {
+        name: 'inject: plain Fastify, fixed answer',
+        run: async () => {
+          const res = await plainFastify.inject({
+            method: 'POST',
+            url: '/bench/fixed',
+            payload: body,
+            headers,
+          });
+          if (res.statusCode !== 200) throw new Error(`plain Fastify: ${res.statusCode}`);
+        },
+      },
+      {
+        name: 'inject: gateway server, fixed answer',
+        run: async () => {
+          const res = await gateway.app.inject({
+            method: 'POST',
+            url: '/bench/fixed',
+            payload: body,
+            headers,
+          });
+          if (res.statusCode !== 200) throw new Error(`gateway server: ${res.statusCode}`);
         },
       },
       {

@@ -47,14 +47,15 @@ export async function streamResponse(input: {
   // This response logs its own access line, with how the stream ended (see the onResponse hook).
   request.streamed = true;
   const res = reply.raw;
-  res.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-keyhold-overhead-ms': overheadOf(request),
-  });
+  // `getHeaders()` returns a fresh object: set on it, not `{ ...reply.getHeaders(), … }` (a hidden
+  // class per stream, see routing/apply-tenant-policy.ts).
+  const headers = reply.getHeaders() as Record<string, string | number | string[]>;
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  headers.connection = 'keep-alive';
+  headers['x-accel-buffering'] = 'no';
+  headers['x-keyhold-overhead-ms'] = overheadOf(request);
+  res.writeHead(200, headers);
   let outcome = 'completed';
   try {
     while (!next.done) {

@@ -387,7 +387,10 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
       });
       return whenReady(admitted, (outcome): Outcome<AdmittedCall> => {
         if (!outcome.ok) return outcome;
-        return { ok: true, value: { ...call, admission: outcome.value } };
+        // Not `{ ...call, admission }` (a hidden class per object, see apply-tenant-policy.ts).
+        const value: AdmittedCall = { admission: outcome.value, ...call };
+        value.admission = outcome.value;
+        return { ok: true, value };
       });
     },
 

@@ -35,7 +35,13 @@ export async function authorizeBedrockRequest(
   signingDate: Date = new Date(),
 ): Promise<Record<string, string>> {
   const { apiKey, accessKeyId, secretAccessKey, sessionToken } = credential.secrets;
-  if (apiKey) return { ...request.headers, authorization: `Bearer ${apiKey.reveal()}` };
+  if (apiKey) {
+    // Not `{ ...request.headers, authorization }`: on Node 20 a literal that starts with a spread
+    // and then adds a property gets a hidden class of its own per call.
+    const headers: Record<string, string> = { authorization: '', ...request.headers };
+    headers.authorization = `Bearer ${apiKey.reveal()}`;
+    return headers;
+  }
   if (!accessKeyId || !secretAccessKey) {
     throw new AuthenticationError(
       `The credential for provider "${provider}" needs an API key or an access key pair`,

@@ -101,7 +101,8 @@ function parse(body: unknown): ParsedChatRequest {
       throw new Invalid('"stream_options" must be an object', 'stream_options');
     includeUsage = optional(body.stream_options, 'include_usage', 'boolean', 'stream_options.') ?? false;
   }
-  return { ...(model !== undefined ? { model } : {}), stream, includeUsage, input };
+  // Two literals, not `{ ...(model ? { model } : {}), stream, … }`: see apply-tenant-policy.ts.
+  return model !== undefined ? { model, stream, includeUsage, input } : { stream, includeUsage, input };
 }
 
 function parseMessage(value: unknown, path: string): Message {

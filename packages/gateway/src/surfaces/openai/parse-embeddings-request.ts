@@ -43,16 +43,17 @@ export function parseEmbeddingsRequest(body: unknown): ParseResult<ParsedEmbeddi
   if (b.user !== undefined && typeof b.user !== 'string') {
     return { ok: false, message: '"user" must be a string', param: 'user' };
   }
+  const embed = {
+    input: input as string[],
+    ...(dimensions !== undefined ? { dimensions: dimensions as number } : {}),
+    ...(b.user !== undefined ? { user: b.user as string } : {}),
+  };
+  // Two literals, not one that starts with a conditional spread (see routing/apply-tenant-policy.ts).
   return {
     ok: true,
-    value: {
-      ...(b.model !== undefined ? { model: b.model as string } : {}),
-      encodingFormat: format,
-      input: {
-        input: input as string[],
-        ...(dimensions !== undefined ? { dimensions: dimensions as number } : {}),
-        ...(b.user !== undefined ? { user: b.user as string } : {}),
-      },
-    },
+    value:
+      b.model !== undefined
+        ? { model: b.model as string, encodingFormat: format, input: embed }
+        : { encodingFormat: format, input: embed },
   };
 }
