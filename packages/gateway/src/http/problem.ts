@@ -32,8 +32,12 @@ export function problem(status: number, code: string, message: string, param?: s
 export function problemFromError(error: unknown): Problem {
   if (!isKeyholdError(error)) return problem(500, 'internal_error', 'Internal error');
   const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
-  const withRetry = (p: Problem): Problem =>
-    retryAfterMs === undefined ? p : { ...p, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) };
+  // Assigned, not `{ ...p, retryAfterSeconds }` (a hidden class per object on Node 20, see
+  // routing/apply-tenant-policy.ts): `p` is always a fresh problem.
+  const withRetry = (p: Problem): Problem => {
+    if (retryAfterMs !== undefined) p.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    return p;
+  };
   const provider = error.provider ?? 'the provider';
   switch (error.code) {
     case 'authentication_error':

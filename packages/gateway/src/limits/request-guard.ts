@@ -154,16 +154,14 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
     const index = applicable.budgets.indexOf(reserved.budget);
     const setting = applicable.settings[index];
     const named = setting ? { ...reserved.budget, id: setting.id } : reserved.budget;
-    const secondsToReset = Math.max(1, Math.ceil((reserved.window.endMs - Date.now()) / 1000));
-    return {
-      ok: false,
-      problem: {
-        ...problem(429, 'budget_exceeded', budgetExceededMessage(named)),
-        retryAfterSeconds: secondsToReset,
-        // Retrying cannot help before the period ends: tell the official SDKs not to.
-        headers: { ...headers, 'x-should-retry': 'false' },
-      },
-    };
+    // Refusals are built by assignment, not `{ ...problem(…), headers }` literals that start with
+    // a spread (a hidden class per refusal on Node 20; see routing/apply-tenant-policy.ts): a
+    // tenant hammering its limit is refused cheaply.
+    const refusal = problem(429, 'budget_exceeded', budgetExceededMessage(named));
+    refusal.retryAfterSeconds = Math.max(1, Math.ceil((reserved.window.endMs - Date.now()) / 1000));
+    // Retrying cannot help before the period ends: tell the official SDKs not to.
+    refusal.headers = withNoRetry(headers);
+    return { ok: false, problem: refusal };
   }
 
   /** The rate check's verdict; on admission, on to the budgets. */
@@ -175,21 +173,16 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
     if (!checked.ok) {
       const { scope, limit, retryAfterMs } = checked;
       const retry = checked.headers['retry-after'];
-      return {
-        ok: false,
-        problem: {
-          ...problem(
-            429,
-            'rate_limit_exceeded',
-            retryAfterMs === null
-              ? `This request's token estimate is larger than the ${scope.kind} '${scope.id}' limit of ${scope.tpm} tokens per minute`
-              : `Rate limit of ${scope.kind} '${scope.id}' reached: ${limit === 'requests' ? `${scope.rpm} requests` : `${scope.tpm} tokens`} per minute`,
-          ),
-          ...(retry !== undefined ? { retryAfterSeconds: Number(retry) } : {}),
-          headers:
-            retryAfterMs === null ? { ...checked.headers, 'x-should-retry': 'false' } : checked.headers,
-        },
-      };
+      const refusal = problem(
+        429,
+        'rate_limit_exceeded',
+        retryAfterMs === null
+          ? `This request's token estimate is larger than the ${scope.kind} '${scope.id}' limit of ${scope.tpm} tokens per minute`
+          : `Rate limit of ${scope.kind} '${scope.id}' reached: ${limit === 'requests' ? `${scope.rpm} requests` : `${scope.tpm} tokens`} per minute`,
+      );
+      if (retry !== undefined) refusal.retryAfterSeconds = Number(retry);
+      refusal.headers = retryAfterMs === null ? withNoRetry(checked.headers) : checked.headers;
+      return { ok: false, problem: refusal };
     }
     if (applicable.budgets.length === 0) {
       return { ok: true, value: admission(checked.headers, checked.ticket, undefined) };
@@ -228,4 +221,11 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+/** The rate-limit headers plus `x-should-retry: false`, copied (the input is not changed). */
+function withNoRetry(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = Object.assign({}, headers);
+  out['x-should-retry'] = 'false';
+  return out;
 }
