@@ -7,7 +7,7 @@ import {
   type VirtualKeyRecord,
   whenReady,
 } from '../routing/directory.js';
-import { checkVirtualKeyFormat, digestMatches, virtualKeyDigest } from './virtual-key.js';
+import { checkVirtualKeyFormat, hashesEqual, hashVirtualKey } from './virtual-key.js';
 
 /** Who is calling: the virtual key's tenant, optional user and the user's group memberships. */
 export interface Caller {
@@ -59,10 +59,9 @@ export function authenticate(directory: Directory, key: string | undefined): Awa
   if (!checkVirtualKeyFormat(key)) {
     return fail(401, 'invalid_api_key', 'Malformed virtual key: expected a Keyhold key "kh_…"');
   }
-  const digest = virtualKeyDigest(key);
-  const hash = digest.toString('hex');
+  const hash = hashVirtualKey(key);
   return whenReady(directory.findVirtualKey(hash), (record) => {
-    if (!record || !digestMatches(record.hash, digest))
+    if (!record || !hashesEqual(record.hash, hash))
       return fail(401, 'invalid_api_key', 'Invalid virtual key');
     const now = Date.now();
     if (record.revokedAt && record.revokedAt.getTime() <= now) {
