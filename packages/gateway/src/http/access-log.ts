@@ -45,7 +45,7 @@ export function createAccessLog(logger: Logger): AccessLog {
       logger.info({ reqId, request: { method, path }, res: { statusCode }, ...rest }, msg);
       return;
     }
-    let line = `{"level":"info","time":"${new Date().toISOString()}"${bindings},"reqId":${JSON.stringify(entry.reqId)},"request":{"method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)}}`;
+    let line = `{"level":"info","time":"${isoTime(Date.now())}"${bindings},"reqId":${JSON.stringify(entry.reqId)},"request":{"method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)}}`;
     if (entry.clientRequestId !== undefined)
       line += `,"clientRequestId":${JSON.stringify(entry.clientRequestId)}`;
     line += `,"res":{"statusCode":${entry.statusCode | 0}},"responseTime":${Number.isFinite(entry.responseTime) ? entry.responseTime : null}`;
@@ -53,6 +53,23 @@ export function createAccessLog(logger: Logger): AccessLog {
     line += `,"msg":${JSON.stringify(entry.msg)}}\n`;
     destination.write(line);
   };
+}
+
+let cachedSecond = Number.NaN;
+let secondPrefix = '';
+
+/**
+ * `new Date(ms).toISOString()`, with the text up to the second built once per second: formatting
+ * the whole date took ~1.3 µs of every access line. For times from 1970 to 9999 (four-digit years).
+ */
+export function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    cachedSecond = second;
+  }
+  const milli = ms - second * 1000;
+  return `${secondPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 /** The URL path without its query string (a query could carry a key; it is never logged). */
