@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { isoTime } from '../clock/iso-time.js';
 
 /** What the gateway logs of every finished request: never a header, a body or a query string. */
 export interface AccessEntry {
@@ -53,23 +54,6 @@ export function createAccessLog(logger: Logger): AccessLog {
     line += `,"msg":${JSON.stringify(entry.msg)}}\n`;
     destination.write(line);
   };
-}
-
-let cachedSecond = Number.NaN;
-let secondPrefix = '';
-
-/**
- * `new Date(ms).toISOString()`, with the text up to the second built once per second: formatting
- * the whole date took ~1.3 µs of every access line. For times from 1970 to 9999 (four-digit years).
- */
-export function isoTime(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== cachedSecond) {
-    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
-    cachedSecond = second;
-  }
-  const milli = ms - second * 1000;
-  return `${secondPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 /** The URL path without its query string (a query could carry a key; it is never logged). */

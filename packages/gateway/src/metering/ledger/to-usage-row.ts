@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isoTime } from '../../clock/iso-time.js';
 import type { UsageEvent } from '../usage-sink.js';
 
 /**
@@ -87,7 +88,7 @@ export function toUsageRow(event: UsageEvent): UsageRow {
       Number.isInteger(event.upstreamStatus) && event.upstreamStatus! >= 100 && event.upstreamStatus! < 1000
         ? event.upstreamStatus!
         : null,
-    occurred_at: new Date(at).toISOString(),
+    occurred_at: isoTime(at),
   };
 }
 
