@@ -163,6 +163,7 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
       engine = createEngine({
         provider: route.provider,
         model: route.model,
+        // once: per route, then cached in `engines`.
         options: {
           ...options.providerFields?.[route.provider],
           ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
@@ -443,6 +444,7 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
 
 /** The refusal while usage cannot be recorded (see `UsageSink.accepting`). */
+// once: module setup.
 const LEDGER_UNAVAILABLE: Problem = {
   ...problem(503, 'usage_ledger_unavailable', 'Usage cannot be recorded right now; try again shortly'),
   retryAfterSeconds: 1,

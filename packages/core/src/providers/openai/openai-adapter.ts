@@ -40,7 +40,11 @@ function withoutAuthHeaders(call: CallContext): CallContext {
   for (const name of names) {
     if (!AUTHENTICATION_HEADERS.has(name.toLowerCase())) headers[name] = call.headers[name]!;
   }
-  return { ...call, headers };
+  // Headers first, then the call, then the filtered headers (no literal that starts with a
+  // spread: a hidden class per object on Node 20, see packages/gateway/test/hot-path-literals.test.ts).
+  const stripped: CallContext = { headers: undefined, ...call };
+  stripped.headers = headers;
+  return stripped;
 }
 
 function bearerEndpoint(provider: string): OpenAIEndpoint {
