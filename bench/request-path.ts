@@ -37,7 +37,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Transport, TransportRequest, TransportResponse } from '@keyhold/core';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { createAdminApi } from '../packages/gateway/src/admin/index.js';
 import { authenticate } from '../packages/gateway/src/auth/authenticate.js';
@@ -234,6 +234,12 @@ async function main() {
     const body = JSON.stringify({ model, messages, max_tokens: 64, temperature: 0 });
     const headers = { authorization: `Bearer ${virtualKey}`, 'content-type': 'application/json' };
 
+    /** One chat request with the bench body through `inject` at `url`; anything but 200 throws. */
+    const injected = (app: FastifyInstance, url: string) => async () => {
+      const res = await app.inject({ method: 'POST', url, payload: body, headers });
+      if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
+    };
+
     const stages: { name: string; run: () => Promise<unknown> | unknown }[] = [
       { name: 'authenticate', run: () => authenticate(directory, virtualKey) },
       {
@@ -281,42 +287,9 @@ async function main() {
           if (!text.endsWith('data: [DONE]\n\n')) throw new Error('stream relay: no [DONE]');
         },
       },
-      {
-        name: 'inject: plain Fastify, fixed answer',
-        run: async () => {
-          const res = await plainFastify.inject({
-            method: 'POST',
-            url: '/bench/fixed',
-            payload: body,
-            headers,
-          });
-          if (res.statusCode !== 200) throw new Error(`plain Fastify: ${res.statusCode}`);
-        },
-      },
-      {
-        name: 'inject: gateway server, fixed answer',
-        run: async () => {
-          const res = await gateway.app.inject({
-            method: 'POST',
-            url: '/bench/fixed',
-            payload: body,
-            headers,
-          });
-          if (res.statusCode !== 200) throw new Error(`gateway server: ${res.statusCode}`);
-        },
-      },
-      {
-        name: 'whole request (inject)',
-        run: async () => {
-          const res = await gateway.app.inject({
-            method: 'POST',
-            url: '/v1/chat/completions',
-            payload: body,
-            headers,
-          });
-          if (res.statusCode !== 200) throw new Error(`whole request: ${res.statusCode} ${res.body}`);
-        },
-      },
+      { name: 'inject: plain Fastify, fixed answer', run: injected(plainFastify, '/bench/fixed') },
+      { name: 'inject: gateway server, fixed answer', run: injected(gateway.app, '/bench/fixed') },
+      { name: 'whole request (inject)', run: injected(gateway.app, '/v1/chat/completions') },
     ];
 
     console.log(

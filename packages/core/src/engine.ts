@@ -274,6 +274,17 @@ function report(
 }
 
 /**
+ * The adapter's request: the input with the engine's model. Model first, then the input, then the
+ * model again — not `{ ...input, model }`, which on Node 20 gets a hidden class per request
+ * (packages/gateway/test/hot-path-literals.test.ts).
+ */
+function requestFor(engine: Engine, input: ChatInput): ChatInput & { model: string } {
+  const request = { model: engine.model, ...input };
+  request.model = engine.model;
+  return request;
+}
+
+/**
  * Generates a chat completion.
  *
  * @example
@@ -282,10 +293,7 @@ function report(
 export function generate(engine: Engine, input: ChatInput, options: CallOptions = {}): Promise<ChatResult> {
   try {
     const { adapter } = state(engine);
-    // Not `{ ...input, model }`: on Node 20 a literal that starts with a spread and then adds a
-    // property gets a hidden class of its own per object (~1 µs, and megamorphic reads after).
-    const request = { model: engine.model, ...input };
-    request.model = engine.model;
+    const request = requestFor(engine, input);
     return afterPrepare(prepare(engine, 'chat', options), (resolved) =>
       withRetries(engine, resolved, options, (context) => adapter.generate(request, context)),
     );
@@ -440,10 +448,7 @@ class EngineStream implements ChatStream {
       this.#started = performance.now();
       this.#attempt = startAttempt(engine, this.#resolved, options);
       try {
-        // Model first, then the input (see `generate`: no hidden class per request).
-        const request = { model: engine.model, ...this.#input };
-        request.model = engine.model;
-        const events = adapter.stream(request, this.#attempt.context);
+        const events = adapter.stream(requestFor(engine, this.#input), this.#attempt.context);
         this.#source = batchesOf(events);
         this.#inner = this.#source ? undefined : events[Symbol.asyncIterator]();
         const first = await this.#read();

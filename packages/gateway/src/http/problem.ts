@@ -32,8 +32,8 @@ export function problem(status: number, code: string, message: string, param?: s
 export function problemFromError(error: unknown): Problem {
   if (!isKeyholdError(error)) return problem(500, 'internal_error', 'Internal error');
   const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
-  // Assigned, not `{ ...p, retryAfterSeconds }` (a hidden class per object on Node 20, see
-  // routing/apply-tenant-policy.ts): `p` is always a fresh problem.
+  // Assigned, not `{ ...p, retryAfterSeconds }` (test/hot-path-literals.test.ts): `p` is always
+  // a fresh problem.
   const withRetry = (p: Problem): Problem => {
     if (retryAfterMs !== undefined) p.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
     return p;

@@ -47,8 +47,8 @@ export async function streamResponse(input: {
   // This response logs its own access line, with how the stream ended (see the onResponse hook).
   request.streamed = true;
   const res = reply.raw;
-  // `getHeaders()` returns a fresh object: set on it, not `{ ...reply.getHeaders(), … }` (a hidden
-  // class per stream, see routing/apply-tenant-policy.ts).
+  // `getHeaders()` returns a fresh object: set on it, not `{ ...reply.getHeaders(), … }`
+  // (test/hot-path-literals.test.ts).
   const headers = reply.getHeaders() as Record<string, string | number | string[]>;
   headers['content-type'] = 'text/event-stream; charset=utf-8';
   headers['cache-control'] = 'no-cache';

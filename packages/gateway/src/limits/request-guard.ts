@@ -154,8 +154,7 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
     const index = applicable.budgets.indexOf(reserved.budget);
     const setting = applicable.settings[index];
     const named = setting ? { ...reserved.budget, id: setting.id } : reserved.budget;
-    // Refusals are built by assignment, not `{ ...problem(…), headers }` literals that start with
-    // a spread (a hidden class per refusal on Node 20; see routing/apply-tenant-policy.ts): a
+    // Built by assignment, not `{ ...problem(…), headers }` (test/hot-path-literals.test.ts): a
     // tenant hammering its limit is refused cheaply.
     const refusal = problem(429, 'budget_exceeded', budgetExceededMessage(named));
     refusal.retryAfterSeconds = Math.max(1, Math.ceil((reserved.window.endMs - Date.now()) / 1000));

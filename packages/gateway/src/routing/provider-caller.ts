@@ -388,7 +388,7 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
       });
       return whenReady(admitted, (outcome): Outcome<AdmittedCall> => {
         if (!outcome.ok) return outcome;
-        // Not `{ ...call, admission }` (a hidden class per object, see apply-tenant-policy.ts).
+        // Not `{ ...call, admission }` (test/hot-path-literals.test.ts).
         const value: AdmittedCall = { admission: outcome.value, ...call };
         value.admission = outcome.value;
         return { ok: true, value };

@@ -63,11 +63,10 @@ function azureQuirks(apiVersion: string | undefined): Partial<OpenAIRequestQuirk
   };
 }
 
-// Per-call work on the hot path stays a map lookup; only Azure depends on the credential.
+// Per-call work on the hot path stays a map lookup. Only Azure's depend on the credential (its API
+// version: a handful of values, bounded all the same).
 const cache = new Map<string, OpenAIRequestQuirks>();
-// Azure's by the date its API version starts with (a handful of values; bounded all the same).
-const azureCache = new Map<string, OpenAIRequestQuirks>();
-const MAX_AZURE_VERSIONS = 64;
+const MAX_CACHED = 128;
 
 /**
  * The request quirks of one provider. `fields` are the credential's non-secret fields (Azure's
@@ -77,21 +76,16 @@ export function quirksOf(
   provider: string,
   fields: Readonly<Record<string, string>> = {},
 ): OpenAIRequestQuirks {
-  if (provider === 'azure') {
-    // Built once per API version: a literal of spreads per call cost a hidden class per call.
-    const version = fields.apiVersion ?? '';
-    let azure = azureCache.get(version);
-    if (!azure) {
-      azure = Object.freeze({ ...DEFAULT, ...BY_PROVIDER.azure, ...azureQuirks(fields.apiVersion) });
-      if (azureCache.size >= MAX_AZURE_VERSIONS) azureCache.clear();
-      azureCache.set(version, azure);
-    }
-    return azure;
-  }
-  let quirks = cache.get(provider);
+  const key = provider === 'azure' ? `azure ${fields.apiVersion ?? ''}` : provider;
+  let quirks = cache.get(key);
   if (!quirks) {
-    quirks = Object.freeze({ ...DEFAULT, ...BY_PROVIDER[provider] });
-    cache.set(provider, quirks);
+    quirks = Object.freeze(
+      provider === 'azure'
+        ? { ...DEFAULT, ...BY_PROVIDER.azure, ...azureQuirks(fields.apiVersion) }
+        : { ...DEFAULT, ...BY_PROVIDER[provider] },
+    );
+    if (cache.size >= MAX_CACHED) cache.clear();
+    cache.set(key, quirks);
   }
   return quirks;
 }

@@ -101,7 +101,7 @@ function parse(body: unknown): ParsedChatRequest {
       throw new Invalid('"stream_options" must be an object', 'stream_options');
     includeUsage = optional(body.stream_options, 'include_usage', 'boolean', 'stream_options.') ?? false;
   }
-  // Two literals, not `{ ...(model ? { model } : {}), stream, … }`: see apply-tenant-policy.ts.
+  // Two literals, not `{ ...(model ? { model } : {}), stream, … }` (test/hot-path-literals.test.ts).
   return model !== undefined ? { model, stream, includeUsage, input } : { stream, includeUsage, input };
 }
 

@@ -48,7 +48,7 @@ export function parseEmbeddingsRequest(body: unknown): ParseResult<ParsedEmbeddi
     ...(dimensions !== undefined ? { dimensions: dimensions as number } : {}),
     ...(b.user !== undefined ? { user: b.user as string } : {}),
   };
-  // Two literals, not one that starts with a conditional spread (see routing/apply-tenant-policy.ts).
+  // Two literals, not one that starts with a conditional spread (test/hot-path-literals.test.ts).
   return {
     ok: true,
     value:
