@@ -73,6 +73,10 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --probe N                    sequential unloaded requests per target and mode (default 400)
   --streams N                  concurrent slow streams in the rss suite (default 5000)
   --chunk-delay MS             ms between stream events in the rss suite (default 1500)
+  --stream-body events|whole   how the mock sends a fast stream (default events): one write per
+                               event, so the body is chunked-encoding frames, one per event, as a
+                               provider and ../shared/bench's mock send it; or the whole body in
+                               one write with a content-length (the runner's mock before 2026-12-04)
   --loadgen-cpus LIST          taskset CPUs of the load generator (default 1)
   --server-cpus LIST           taskset CPUs of the mock, the bare proxy and the gateway (default 0)
   --db-cpus LIST|any           with --store postgres on this machine: taskset CPUs of the server
@@ -109,6 +113,7 @@ const { values: a } = parseArgs({
     probe: { type: 'string', default: '400' },
     streams: { type: 'string', default: '5000' },
     'chunk-delay': { type: 'string', default: '1500' },
+    'stream-body': { type: 'string', default: 'events' },
     'loadgen-cpus': { type: 'string', default: '1' },
     'server-cpus': { type: 'string', default: '0' },
     'db-cpus': { type: 'string' },
@@ -141,6 +146,7 @@ const MODES = a.modes.split(',').map((m) => m.trim());
 const PROBE = Math.max(10, Math.floor(Number(a.probe)));
 const STREAMS = Math.max(1, Math.floor(Number(a.streams)));
 const CHUNK_DELAY = Number(a['chunk-delay']);
+const STREAM_BODY = a['stream-body'];
 const STREAM_CHUNKS = 20;
 const TARGETS = { nonstreamRatio: 0.6, addedMs: 0.5, addedTtfbMs: 0.5 };
 
@@ -154,6 +160,7 @@ if (!(WARMUP >= 0 && WARMUP <= 30)) usageError('--warmup must be in [0, 30] seco
 if (!(JIT_WARMUP >= 0 && JIT_WARMUP <= 60)) usageError('--jit-warmup must be in [0, 60] seconds');
 if (!CONNECTIONS.every((c) => Number.isInteger(c) && c > 0 && c <= 1024)) usageError('bad --connections');
 if (!MODES.every((m) => m === 'nonstream' || m === 'stream')) usageError('--modes: nonstream,stream');
+if (STREAM_BODY !== 'events' && STREAM_BODY !== 'whole') usageError('--stream-body: events or whole');
 if (!(CHUNK_DELAY >= 50 && CHUNK_DELAY <= 5000)) usageError('--chunk-delay must be in [50, 5000] ms');
 if (STREAMS > 10_000) usageError('--streams is at most 10000');
 if (!existsSync(GATEWAY_MAIN) || !existsSync(VIRTUAL_KEY_MODULE)) {
@@ -261,6 +268,8 @@ function startMock(extraArgs = []) {
     path.join(HERE, 'gateway-mock-upstream.mjs'),
     '--chunks',
     String(STREAM_CHUNKS),
+    '--stream-body',
+    STREAM_BODY,
     ...extraArgs,
   ]);
 }

@@ -28,8 +28,11 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     chunks: { type: 'string', default: '20' },
     'chunk-delay': { type: 'string', default: '0' },
+    'stream-body': { type: 'string', default: 'events' },
   },
 });
+const STREAM_BODY = values['stream-body'];
+if (STREAM_BODY !== 'events' && STREAM_BODY !== 'whole') throw new Error('--stream-body: events or whole');
 const CHUNKS = Math.max(1, Number(values.chunks));
 const CHUNK_DELAY_MS = Math.max(0, Number(values['chunk-delay']));
 const UNAUTHORIZED = JSON.stringify({
@@ -90,7 +93,14 @@ function sendJson(res, status, payload) {
 function sendStream(res, events) {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
   if (CHUNK_DELAY_MS === 0) {
-    res.end(events.join(''));
+    if (STREAM_BODY === 'whole') {
+      res.end(events.join(''));
+      return;
+    }
+    // One write per event in the same tick, as a provider (and ../shared/bench's mock) sends a
+    // fast stream: Node corks them into one TCP segment of chunked-encoding frames, one per event.
+    for (let i = 0; i < events.length - 1; i++) res.write(events[i]);
+    res.end(events[events.length - 1]);
     return;
   }
   // Slow stream: the first event at once, then one every CHUNK_DELAY_MS.
