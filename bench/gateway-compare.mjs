@@ -54,6 +54,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { benchTenant } from './bench-tenant.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -343,20 +344,11 @@ async function startStoreGateway(mockUrl, keys, label) {
     return json;
   };
   await admin('PUT', '/api/v1/egress/allow-list', { hosts: ['127.0.0.1'] });
-  const huge = 1_000_000_000;
-  const tenant = await admin('POST', '/api/v1/tenants', {
-    name: 'Benchmark tenant',
-    settings: {
-      rate_limits: {
-        requests_per_minute: huge,
-        tokens_per_minute: huge,
-        per_key: { requests_per_minute: huge, tokens_per_minute: huge },
-      },
-      budgets: [{ id: 'bench-daily', scope: 'tenant', period: 'day', limit_usd: 1e9, mode: 'hard' }],
-      monthly_budget_usd: 1e9,
-    },
-    credential: { provider: 'openai-compatible', apiKey: keys.tenant, baseURL: `${mockUrl}/v1` },
-  });
+  const tenant = await admin(
+    'POST',
+    '/api/v1/tenants',
+    benchTenant({ provider: 'openai-compatible', apiKey: keys.tenant, baseURL: `${mockUrl}/v1` }),
+  );
   const vk = await admin(
     'POST',
     '/api/v1/virtual-keys',

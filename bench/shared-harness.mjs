@@ -31,6 +31,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { benchTenant } from './bench-tenant.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -137,21 +138,12 @@ async function provision(env) {
       return json;
     };
     await admin('PUT', '/api/v1/egress/allow-list', { hosts: ['127.0.0.1'] });
-    const huge = 1_000_000_000;
-    const tenant = await admin('POST', '/api/v1/tenants', {
-      name: 'Benchmark tenant',
-      settings: {
-        rate_limits: {
-          requests_per_minute: huge,
-          tokens_per_minute: huge,
-          per_key: { requests_per_minute: huge, tokens_per_minute: huge },
-        },
-        budgets: [{ id: 'bench-daily', scope: 'tenant', period: 'day', limit_usd: 1e9, mode: 'hard' }],
-        monthly_budget_usd: 1e9,
-      },
-      // Replaced by the mock's URL when compare.mjs starts the gateway (shared-harness-gateway.mjs).
-      credential: { provider: 'openai-compatible', apiKey: env.tenantKey, baseURL: 'http://127.0.0.1:9/v1' },
-    });
+    const tenant = await admin(
+      'POST',
+      '/api/v1/tenants',
+      // baseURL is replaced by the mock's URL when compare.mjs starts the gateway (shared-harness-gateway.mjs).
+      benchTenant({ provider: 'openai-compatible', apiKey: env.tenantKey, baseURL: 'http://127.0.0.1:9/v1' }),
+    );
     const vk = await admin(
       'POST',
       '/api/v1/virtual-keys',
