@@ -48,13 +48,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { benchTenant } from './bench-tenant.mjs';
+import { freePort, median, provisionBenchTenant, sleep, waitUntilReady } from './bench-support.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -224,17 +223,6 @@ function rssBytes(pid) {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Spawns a server pinned to the server CPUs; resolves once it printed its listening line. */
 function startListening(name, args, options = {}) {
   const cmd =
@@ -329,37 +317,12 @@ async function startStoreGateway(mockUrl, keys, label) {
   }
   if (a.redis) env.REDIS_URL = a.redis;
   const started = await spawnGateway(['--data-dir', path.join(dir, 'data')], env, dir, label);
-  const admin = async (method, route, body, headers = {}) => {
-    const res = await fetch(`${started.url}${route}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${operatorToken}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = await res.json().catch(() => undefined);
-    if (!res.ok) throw new Error(`admin ${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  await admin('PUT', '/api/v1/egress/allow-list', { hosts: ['127.0.0.1'] });
-  const tenant = await admin(
-    'POST',
-    '/api/v1/tenants',
-    benchTenant({ provider: 'openai-compatible', apiKey: keys.tenant, baseURL: `${mockUrl}/v1` }),
-  );
-  const vk = await admin(
-    'POST',
-    '/api/v1/virtual-keys',
-    { name: 'bench' },
-    { 'x-keyhold-tenant': tenant.id },
-  );
-  const key = vk.key;
-  if (typeof key !== 'string') throw new Error('the admin API returned no virtual key');
-  log(
-    `gateway store: ${a.store}${a.redis ? ', limits in Redis' : ', limits in memory'}, tenant ${tenant.id}`,
-  );
+  const { tenantId, virtualKey: key } = await provisionBenchTenant(started.url, operatorToken, {
+    provider: 'openai-compatible',
+    apiKey: keys.tenant,
+    baseURL: `${mockUrl}/v1`,
+  });
+  log(`gateway store: ${a.store}${a.redis ? ', limits in Redis' : ', limits in memory'}, tenant ${tenantId}`);
   const stopOwn = started.stop;
   return {
     ...started,
@@ -474,17 +437,9 @@ async function spawnGateway(serveArgs, env, dir, label) {
   children.add(child);
   child.once('exit', () => children.delete(child));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited (code ${child.exitCode}); see ${logPath}`);
-    const ready = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`gateway not ready after 30 s; see ${logPath}`);
-    await sleep(100);
-  }
+  await waitUntilReady(url, child).catch((error) => {
+    throw new Error(`${error.message}; see ${logPath}`);
+  });
   log(`gateway: pid ${child.pid} at ${url} (files in ${dir}, log ${logPath})`);
   return { child, pid: child.pid, url, logPath, stop: () => stop(child) };
 }
@@ -502,7 +457,6 @@ function stop(child) {
 }
 
 const stopAll = () => Promise.all([...children].map(stop));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Requests, checks
@@ -615,12 +569,6 @@ function checkUpstream(stats, clientOk, keys, where) {
 // ---------------------------------------------------------------------------------------------
 // Throughput suite
 
-const median = (xs) => {
-  const s = xs.filter((x) => x != null && Number.isFinite(x)).sort((x, y) => x - y);
-  if (!s.length) return null;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const pct = (sorted, p) =>
   sorted.length
     ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]

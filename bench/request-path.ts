@@ -57,6 +57,7 @@ import { createChatChunkEncoder } from '../packages/gateway/src/surfaces/openai/
 import { checkKeyring } from '../packages/gateway/src/vault/key-check.js';
 import { createKeyring } from '../packages/gateway/src/vault/keyring.js';
 import { createVault } from '../packages/gateway/src/vault/vault.js';
+import { benchTenant } from './bench-support.mjs';
 import { chatCompletion, chatStreamEvents } from './chat-wire.mjs';
 
 const { values } = parseArgs({
@@ -174,25 +175,16 @@ async function main() {
       if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
       return res.json();
     };
-    const huge = 1_000_000_000;
     await admin('PUT', '/api/v1/egress/allow-list', { hosts: ['127.0.0.1'] });
-    const tenant = await admin('POST', '/api/v1/tenants', {
-      name: 'Benchmark tenant',
-      settings: {
-        rate_limits: {
-          requests_per_minute: huge,
-          tokens_per_minute: huge,
-          per_key: { requests_per_minute: huge, tokens_per_minute: huge },
-        },
-        budgets: [{ id: 'bench-daily', scope: 'tenant', period: 'day', limit_usd: 1e9, mode: 'hard' }],
-        monthly_budget_usd: 1e9,
-      },
-      credential: {
+    const tenant = await admin(
+      'POST',
+      '/api/v1/tenants',
+      benchTenant({
         provider: 'openai-compatible',
         apiKey: `bench-throwaway-${randomBytes(12).toString('hex')}`,
         baseURL: 'http://127.0.0.1:9/v1',
-      },
-    });
+      }),
+    );
     const virtualKey = (await admin('POST', '/api/v1/virtual-keys', { name: 'bench' }, tenant.id))
       .key as string;
     const model = 'openai-compatible/gpt-4o-mini';

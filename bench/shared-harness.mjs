@@ -25,13 +25,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { benchTenant } from './bench-tenant.mjs';
+import { freePort, median, provisionBenchTenant, waitUntilReady } from './bench-support.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -74,13 +73,6 @@ const CONNECTIONS = a.connections.split(',').map((c) => c.trim());
 const ROUNDS = Math.max(1, Math.floor(Number(a.rounds)));
 
 const log = (line) => process.stderr.write(`${line}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => {
-  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((p, q) => p - q);
-  if (v.length === 0) return null;
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-};
 
 async function query(url, text, values) {
   const client = new pg.Client({ connectionString: url });
@@ -92,17 +84,6 @@ async function query(url, text, values) {
   }
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts Keyhold once to provision the benchmark tenant through the admin API, then stops it. */
 async function provision(env) {
   const port = await freePort();
@@ -112,49 +93,16 @@ async function provision(env) {
   });
   const url = `http://127.0.0.1:${port}`;
   try {
-    const deadline = Date.now() + 30_000;
-    while (
-      !(await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    ) {
-      if (child.exitCode !== null) throw new Error(`gateway exited (code ${child.exitCode})`);
-      if (Date.now() > deadline) throw new Error('gateway not ready after 30 s');
-      await sleep(100);
-    }
-    const admin = async (method, route, body, headers = {}) => {
-      const res = await fetch(`${url}${route}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${env.KEYHOLD_OPERATOR_TOKEN}`,
-          'content-type': 'application/json',
-          ...headers,
-        },
-        body: JSON.stringify(body),
-      });
-      const json = await res.json().catch(() => undefined);
-      if (!res.ok) throw new Error(`admin ${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    };
-    await admin('PUT', '/api/v1/egress/allow-list', { hosts: ['127.0.0.1'] });
-    const tenant = await admin(
-      'POST',
-      '/api/v1/tenants',
-      // baseURL is replaced by the mock's URL when compare.mjs starts the gateway (shared-harness-gateway.mjs).
-      benchTenant({ provider: 'openai-compatible', apiKey: env.tenantKey, baseURL: 'http://127.0.0.1:9/v1' }),
-    );
-    const vk = await admin(
-      'POST',
-      '/api/v1/virtual-keys',
-      { name: 'bench' },
-      { 'x-keyhold-tenant': tenant.id },
-    );
-    const rows = await query(env.DATABASE_URL, 'select id from credentials where tenant_id = $1', [
-      tenant.id,
-    ]);
+    await waitUntilReady(url, child);
+    const { tenantId, virtualKey } = await provisionBenchTenant(url, env.KEYHOLD_OPERATOR_TOKEN, {
+      provider: 'openai-compatible',
+      apiKey: env.tenantKey,
+      // Replaced by the mock's URL when compare.mjs starts the gateway (shared-harness-gateway.mjs).
+      baseURL: 'http://127.0.0.1:9/v1',
+    });
+    const rows = await query(env.DATABASE_URL, 'select id from credentials where tenant_id = $1', [tenantId]);
     if (rows.rowCount !== 1) throw new Error('expected one tenant credential');
-    return { virtualKey: vk.key, credentialId: rows.rows[0].id };
+    return { virtualKey, credentialId: rows.rows[0].id };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));

@@ -1,0 +1,5 @@
+export function benchTenant(credential: Record<string, unknown>): {
+  name: string;
+  settings: Record<string, unknown>;
+  credential: Record<string, unknown>;
+};

@@ -1,0 +1,88 @@
+// What the gateway benchmarks share: the benchmark tenant they provision, the way they wait for
+// and provision a started gateway, and small helpers.
+import net from 'node:net';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Median of the finite numbers in `xs` (null when there are none). */
+export function median(xs) {
+  const s = xs.filter((x) => x != null && Number.isFinite(x)).sort((x, y) => x - y);
+  if (!s.length) return null;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once the gateway at `url` answers `/readyz` with 200; rejects if `child` exits first. */
+export async function waitUntilReady(url, child, { timeoutMs = 30_000, what = 'gateway' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited (code ${child.exitCode})`);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs / 1000} s`);
+    await sleep(100);
+  }
+}
+
+/**
+ * The `POST /api/v1/tenants` body of the benchmark tenant with this credential: limits and budgets
+ * so high that nothing is ever refused, yet every one of them checked and charged on each request.
+ */
+export function benchTenant(credential) {
+  const huge = 1_000_000_000;
+  return {
+    name: 'Benchmark tenant',
+    settings: {
+      rate_limits: {
+        requests_per_minute: huge,
+        tokens_per_minute: huge,
+        per_key: { requests_per_minute: huge, tokens_per_minute: huge },
+      },
+      budgets: [{ id: 'bench-daily', scope: 'tenant', period: 'day', limit_usd: 1e9, mode: 'hard' }],
+      monthly_budget_usd: 1e9,
+    },
+    credential,
+  };
+}
+
+/**
+ * Through the admin API of the store-mode gateway at `url`: loopback on the egress allow-list,
+ * the benchmark tenant with `credential`, and a virtual key for it. Returns both ids and the key.
+ */
+export async function provisionBenchTenant(url, operatorToken, credential) {
+  const admin = async (method, route, body, headers = {}) => {
+    const res = await fetch(`${url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    const json = await res.json().catch(() => undefined);
+    if (!res.ok) throw new Error(`admin ${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  await admin('PUT', '/api/v1/egress/allow-list', { hosts: ['127.0.0.1'] });
+  const tenant = await admin('POST', '/api/v1/tenants', benchTenant(credential));
+  const vk = await admin(
+    'POST',
+    '/api/v1/virtual-keys',
+    { name: 'bench' },
+    { 'x-keyhold-tenant': tenant.id },
+  );
+  if (typeof vk?.key !== 'string') throw new Error('the admin API returned no virtual key');
+  return { tenantId: tenant.id, virtualKey: vk.key };
+}
