@@ -2,7 +2,7 @@
  * The gateway's request path, stage by stage, in one process and without sockets: what each
  * stage a chat request passes through costs in CPU, warm, measured the way the server runs it.
  *
- *   npm run bench:request-path -- [--requests 20000] [--rounds 5] [--postgres]
+ *   npm run bench:request-path -- [--requests 20000] [--rounds 5] [--postgres] [--opened-ttl-ms MS]
  *
  * The store is in-memory PGlite by default (`--postgres`: a throwaway database on
  * KEYHOLD_BENCH_DATABASE_URL, else KEYHOLD_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres).
@@ -11,7 +11,8 @@
  * for each stage, `--requests` calls are timed (process CPU time ÷ calls, median of `--rounds`):
  *
  * - authenticate: the virtual key → caller (checksum, hash, directory cache);
- * - prepare: model route, key chain and vault decryption;
+ * - prepare: model route, key chain and vault decryption (the store directory reuses an opened
+ *   credential for 10 s by default; `--opened-ttl-ms 0` decrypts on every call, as before);
  * - admit + settle: rate limits and budgets;
  * - call upstream: core's engine and adapter over a transport that answers at once (no socket);
  * - record usage: the usage event into the durable ledger (journal + batched inserts);
@@ -67,6 +68,7 @@ const { values } = parseArgs({
     postgres: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'cpu-prof-stage': { type: 'string', default: 'whole' },
+    'opened-ttl-ms': { type: 'string' },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -141,7 +143,12 @@ async function main() {
     await migrateToLatest(database.db);
     const vault = createVault({ keyring: createKeyring([{ version: 1, key: randomBytes(32) }]) });
     await checkKeyring(database.db, vault.keyring);
-    const store = createStoreDirectory({ db: database.db, vault, mode: 'shared' });
+    const store = createStoreDirectory({
+      db: database.db,
+      vault,
+      mode: 'shared',
+      ...(values['opened-ttl-ms'] !== undefined ? { openedTtlMs: Number(values['opened-ttl-ms']) } : {}),
+    });
     await store.ready;
     const ledger = await openUsageLedger({ db: database.db, dir: ledgerDir });
     const transport = instantTransport();

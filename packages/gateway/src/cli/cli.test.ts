@@ -111,6 +111,12 @@ describe('keyhold on the embedded store', { timeout: 120_000 }, () => {
     expect(malformed.code).toBe(1);
     expect(malformed.stderr).toContain('Master key entry 1 is not in the form <version>:<base64 key>');
     expect(malformed.stderr).not.toContain('not-a-key');
+    const badTtl = await runKeyhold(
+      ['serve', '--data-dir', dataDir],
+      cleanEnv({ KEYHOLD_OPENED_KEY_TTL_MS: '10s' }),
+    );
+    expect(badTtl.code).toBe(1);
+    expect(badTtl.stderr).toContain('KEYHOLD_OPENED_KEY_TTL_MS must be a whole number of milliseconds');
     const empty = mkdtempSync(join(tmpdir(), 'keyhold-cli-nokey-'));
     try {
       const noKey = await runKeyhold(['keys', 'rotate', '--data-dir', empty], env);

@@ -120,8 +120,9 @@ async function serveStore(options: ServeOptions): Promise<Served> {
   const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
   const warn = options.warn ?? ((text: string) => process.stderr.write(`${text}\n`));
   const mode = options.mode ?? parseMode(env.KEYHOLD_MODE);
-  // Before the store opens: a bad file is reported at once and changes nothing.
+  // Before the store opens: a bad file or setting is reported at once and changes nothing.
   const models = await operatorModels(options, env);
+  const openedTtlMs = openedKeyTtlOf(env.KEYHOLD_OPENED_KEY_TTL_MS);
   const store = await openStore({
     env,
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
@@ -145,6 +146,7 @@ async function serveStore(options: ServeOptions): Promise<Served> {
       vault,
       mode,
       changes: changeSourceOf(database),
+      ...(openedTtlMs !== undefined ? { openedTtlMs } : {}),
       onError: (error) => logger.warn({ err: { type: error.name, message: error.message } }, 'directory'),
     });
     await directory.ready;
@@ -285,4 +287,16 @@ export function parseMode(value: string | undefined): DeploymentMode {
   if (value === undefined || value === '') return 'shared';
   if (value === 'single' || value === 'shared' || value === 'dedicated') return value;
   throw new CliError(`The deployment mode must be single, shared or dedicated (got "${value.slice(0, 20)}")`);
+}
+
+/**
+ * `KEYHOLD_OPENED_KEY_TTL_MS`: how long a decrypted credential is reused (store-directory.ts,
+ * `openedTtlMs`); unset: the directory's default, `0`: decrypt on every request.
+ */
+function openedKeyTtlOf(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,7}$/.test(value)) {
+    throw new CliError('KEYHOLD_OPENED_KEY_TTL_MS must be a whole number of milliseconds (0 to 9999999)');
+  }
+  return Number(value);
 }

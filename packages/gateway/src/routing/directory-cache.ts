@@ -17,8 +17,8 @@ interface Entry<T> {
  * Wraps a directory with in-memory caches so the hot path does no round trip once warm.
  * Concurrent misses for the same key share one lookup; once it has answered, hits return the
  * value itself rather than a promise. Entries expire after `ttlMs`, and a change notice from the
- * directory drops the affected entries at once. `open` is never cached: secrets are decrypted per
- * request and dropped with it.
+ * directory drops the affected entries at once. `open` is not cached here: the directory below
+ * decides how long opened secrets may be reused (the store's keeps them with their sealed row).
  */
 export function createDirectoryCache(directory: Directory, options: DirectoryCacheOptions = {}): Directory {
   const ttl = options.ttlMs ?? 30_000;

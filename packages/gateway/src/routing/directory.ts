@@ -210,7 +210,9 @@ export interface Directory {
   listOperatorKeys(provider: string): Awaitable<OperatorKeyRecord[]>;
   /**
    * Decrypts / reads a credential's secrets for one call. The caller drops the result when the
-   * request ends; implementations must not cache plaintext either.
+   * request ends. An implementation may reuse what it opened only briefly and only while the
+   * stored credential is unchanged: a change notice must drop it (the store directory keeps it
+   * with the sealed row it came from, for 10 s at most).
    */
   open(ref: CredentialRef): Awaitable<Credential>;
   /** Subscribes to changes; returns an unsubscribe function. Optional for static directories. */

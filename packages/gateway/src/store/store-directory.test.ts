@@ -8,7 +8,7 @@ import type { Directory, DirectoryChange } from '../routing/directory.js';
 import { createDirectoryCache } from '../routing/directory-cache.js';
 import { createKeyring } from '../vault/keyring.js';
 import { storeCredential } from '../vault/store-credential.js';
-import { createVault } from '../vault/vault.js';
+import { createVault, type Vault } from '../vault/vault.js';
 import {
   getCredentialMetadata,
   groupOwner,
@@ -332,6 +332,73 @@ for (const backend of BACKENDS) {
       await expect(
         directory.open({ kind: 'credential', id: f.credentialIds.tenantA }),
       ).rejects.toBeInstanceOf(AuthenticationError);
+    });
+
+    it('reuses what it opened while the sealed row stands: a replaced key is opened anew after its notice, and the reuse expires', async () => {
+      const { db } = database;
+      let decrypted = 0;
+      const counting: Vault = {
+        keyring: vault.keyring,
+        seal: (binding, secrets) => vault.seal(binding, secrets),
+        reseal: (row) => vault.reseal(row),
+        open: (row) => {
+          decrypted++;
+          return vault.open(row);
+        },
+      };
+      const open = async (dir: StoreDirectory, id: string) =>
+        (await dir.open({ kind: 'credential', id })).secrets.apiKey?.reveal();
+      const reusing = createStoreDirectory({
+        db,
+        vault: counting,
+        mode: 'shared',
+        changes: changeSourceOf(database),
+        touchIntervalMs: 60_000,
+        openedTtlMs: 60_000,
+      });
+      const everyCall = createStoreDirectory({ db, vault: counting, mode: 'shared', openedTtlMs: 0 });
+      const briefly = createStoreDirectory({ db, vault: counting, mode: 'shared', openedTtlMs: 40 });
+      await reusing.ready;
+      try {
+        const slot = { owner: tenantOwner(f.tenantB), provider: 'openai', purpose: 'chat' as const };
+        const first = canaryKey('sk-tenant-b-chat');
+        const { id } = await storeCredential(db, vault, { ...slot, secrets: { apiKey: first } });
+        for (const dir of [reusing, everyCall, briefly]) await dir.listCredentials(f.tenantB, 'openai');
+
+        decrypted = 0;
+        expect(await open(reusing, id)).toBe(first);
+        const again = await reusing.open({ kind: 'credential', id });
+        expect(again.secrets.apiKey?.reveal()).toBe(first);
+        expect(decrypted).toBe(1);
+        // What is kept is a Credential of Secrets: no rendering of it shows the key.
+        expectNoKeyIn(allRenderings(again), first);
+
+        // The key replaced through the admin path (write and notice in one transaction).
+        const second = canaryKey('sk-tenant-b-chat-2');
+        const notice = nextChange(reusing, (c) => c.kind === 'credentials' && c.tenantId === f.tenantB);
+        await db.transaction().execute(async (trx) => {
+          await storeCredential(trx, vault, { ...slot, secrets: { apiKey: second } });
+          await notifyDirectoryChange(trx, { kind: 'credentials', tenantId: f.tenantB });
+        });
+        await notice;
+        expect(await open(reusing, id)).toBe(second);
+        expect(decrypted).toBe(2);
+
+        // openedTtlMs 0: decrypted on every call; a short one: reused, then decrypted again.
+        decrypted = 0;
+        await open(everyCall, id);
+        await open(everyCall, id);
+        expect(decrypted).toBe(2);
+        decrypted = 0;
+        await open(briefly, id);
+        await open(briefly, id);
+        expect(decrypted).toBe(1);
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        await open(briefly, id);
+        expect(decrypted).toBe(2);
+      } finally {
+        await Promise.all([reusing.close(), everyCall.close(), briefly.close()]);
+      }
     });
   });
 }

@@ -38,6 +38,12 @@ export interface StoreDirectoryOptions {
   changes?: ChangeSource;
   /** How long a sealed credential row is kept for `open` (ms, default 30 s, like the cache above). */
   sealedTtlMs?: number;
+  /**
+   * How long `open` reuses what it decrypted from one sealed row (ms, default 10 s; 0: decrypt on
+   * every call). The opened credential belongs to the remembered row: a change notice, a reload
+   * of the row or the row's own expiry drops both together (see `open`).
+   */
+  openedTtlMs?: number;
   /** How often last-used times are written (ms, default 5 s). */
   touchIntervalMs?: number;
   /** Told about background failures: the change listener's connection, last-used writes. */
@@ -66,11 +72,17 @@ type SealedRow = Pick<
  * `withTenant` (row-level security: a forged id finds nothing of another tenant); lookups that
  * precede knowing the tenant (a virtual key by its hash) and operator keys run in system scope.
  *
- * Secrets: `open` decrypts at call time through the vault and keeps nothing. What it may keep is
- * the sealed row (the ciphertext, useless without the master key), primed by `listCredentials`,
- * so a warm request does no database round trip; change notices and a TTL drop those rows like
- * every other cache entry. Each `open` records the credential's last use, written in batches
- * off the request path.
+ * Secrets: `open` decrypts at call time through the vault. It keeps the sealed row (the
+ * ciphertext, useless without the master key), primed by `listCredentials`, so a warm request
+ * does no database round trip; change notices and a TTL drop those rows like every other cache
+ * entry. Beside a row it keeps what it decrypted from it for at most `openedTtlMs` (10 s), so a
+ * busy tenant's key is opened once per interval rather than on every request (AES-GCM through
+ * OpenSSL plus parsing is ~5–10 µs a call). That is no longer exposure than decrypting per call
+ * gives in a garbage-collected runtime: each call's plaintext lives on as an unzeroable string in
+ * the heap until collected either way. The opened credential holds its secrets as `Secret`s and
+ * lives and dies with its sealed row: a rotation, revocation or any credential change replaces
+ * or drops the row, and the plaintext with it. Each `open` records the credential's last use,
+ * written in batches off the request path.
  *
  * Wrap it in `createDirectoryCache` (the gateway does): this directory itself caches only
  * sealed rows.
@@ -85,10 +97,10 @@ type SealedRow = Pick<
 export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirectory {
   const { db, vault, mode } = options;
   const ttl = options.sealedTtlMs ?? 30_000;
+  const openedTtl = options.openedTtlMs ?? 10_000;
   const report = (error: unknown) =>
     options.onError?.(error instanceof Error ? error : new Error('directory background work failed'));
-  // `touched`: the touch generation this row's last use was recorded in (see `open`).
-  const sealed = new Map<string, { row: SealedRow; expires: number; touched: number }>();
+  const sealed = new Map<string, SealedEntry>();
   const listeners = new Set<(change: DirectoryChange) => void>();
   const touches: CredentialTouches = createCredentialTouches(db, {
     ...(options.touchIntervalMs !== undefined ? { intervalMs: options.touchIntervalMs } : {}),
@@ -97,7 +109,13 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
 
   const remember = (row: SealedRow) => {
     if (sealed.size >= 100_000) sealed.delete(sealed.keys().next().value as string);
-    sealed.set(row.id, { row: sealedOf(row), expires: Date.now() + ttl, touched: -1 });
+    sealed.set(row.id, {
+      row: sealedOf(row),
+      expires: Date.now() + ttl,
+      touched: -1,
+      opened: undefined,
+      openedUntil: 0,
+    });
   };
 
   const forget = (change: DirectoryChange) => {
@@ -164,7 +182,7 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
   const openRow = (
     ref: CredentialRef,
     row: SealedRow | undefined,
-    entry: { touched: number } | undefined,
+    entry: SealedEntry | undefined,
   ): Awaitable<Credential> => {
     if (!row) return Promise.reject(new NotFoundError(`Credential ${ref.id} no longer exists`));
     if (row.status !== 'active') {
@@ -174,10 +192,20 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
       );
     }
     let credential: Credential;
-    try {
-      credential = vault.open(row);
-    } catch (error) {
-      return Promise.reject(error);
+    const now = entry === undefined || openedTtl === 0 ? 0 : Date.now();
+    // Reused only while it belongs to this very row object: a reloaded row is a new entry.
+    if (entry !== undefined && entry.row === row && entry.opened !== undefined && entry.openedUntil > now) {
+      credential = entry.opened;
+    } else {
+      try {
+        credential = vault.open(row);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (entry !== undefined && entry.row === row && openedTtl > 0) {
+        entry.opened = credential;
+        entry.openedUntil = Math.min(now + openedTtl, entry.expires);
+      }
     }
     // Last use is written in batches with one time per batch: a row already recorded in the
     // pending batch needs no second entry (a hash-table write saved on every warm request).
@@ -289,6 +317,17 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
       await touches.close();
     },
   };
+}
+
+/** A remembered sealed row, and what `open` decrypted from it while that may be reused. */
+interface SealedEntry {
+  row: SealedRow;
+  expires: number;
+  /** The touch generation this row's last use was recorded in (see `open`). */
+  touched: number;
+  /** The credential opened from `row`, reused until `openedUntil` (never past `expires`). */
+  opened: Credential | undefined;
+  openedUntil: number;
 }
 
 /** Only the columns `open` needs: a listing's row carries more (hint, times) we do not keep. */
