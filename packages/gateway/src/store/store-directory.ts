@@ -77,9 +77,9 @@ type SealedRow = Pick<
  * does no database round trip; change notices and a TTL drop those rows like every other cache
  * entry. Beside a row it keeps what it decrypted from it for at most `openedTtlMs` (10 s), so a
  * busy tenant's key is opened once per interval rather than on every request (AES-GCM through
- * OpenSSL, parsing and the `Secret`s: ~5 µs in a loop, ~20 µs inside a request; bench/README.md). That is no longer exposure than decrypting per call
- * gives in a garbage-collected runtime: each call's plaintext lives on as an unzeroable string in
- * the heap until collected either way. The opened credential holds its secrets as `Secret`s and
+ * OpenSSL, parsing and the `Secret`s: ~5 µs in a loop, ~20 µs inside a request; bench/README.md).
+ * That is no longer exposure than decrypting per call gives in a garbage-collected runtime: each
+ * call's plaintext lives on as an unzeroable string in the heap until collected either way. The opened credential holds its secrets as `Secret`s and
  * lives and dies with its sealed row: a rotation, revocation or any credential change replaces
  * or drops the row, and the plaintext with it. Each `open` records the credential's last use,
  * written in batches off the request path.
@@ -107,15 +107,17 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
     onError: report,
   });
 
-  const remember = (row: SealedRow) => {
+  const remember = (row: SealedRow): SealedEntry => {
     if (sealed.size >= 100_000) sealed.delete(sealed.keys().next().value as string);
-    sealed.set(row.id, {
+    const entry: SealedEntry = {
       row: sealedOf(row),
       expires: Date.now() + ttl,
       touched: -1,
       opened: undefined,
       openedUntil: 0,
-    });
+    };
+    sealed.set(row.id, entry);
+    return entry;
   };
 
   const forget = (change: DirectoryChange) => {
@@ -159,7 +161,8 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
   const scoped = async <T>(tenantId: string, empty: T, fn: (trx: Kysely<Schema>) => Promise<T>) =>
     UUID.test(tenantId) ? withTenant(db, tenantId, fn) : empty;
 
-  const loadSealed = async (ref: CredentialRef): Promise<SealedRow | undefined> => {
+  /** The credential `ref` names, read from the store and remembered; its cache entry. */
+  const loadSealed = async (ref: CredentialRef): Promise<SealedEntry | undefined> => {
     if (!UUID.test(ref.id)) return undefined;
     // System scope: the ref comes from this directory's own listings, not from a client.
     let query = db
@@ -171,8 +174,7 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
         ? query.where('ownerKind', '=', 'operator')
         : query.where('ownerKind', '<>', 'operator');
     const row = await query.executeTakeFirst();
-    if (row) remember(row);
-    return row && sealedOf(row);
+    return row && remember(row);
   };
 
   /**
@@ -193,8 +195,8 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
       );
     }
     let credential: Credential;
-    // Reused only while it belongs to this very row object: a reloaded row is a new entry.
-    if (entry !== undefined && entry.row === row && entry.opened !== undefined && entry.openedUntil > now) {
+    // `row` is `entry.row`: a reloaded row is a new entry, so nothing opened from an old one is reused.
+    if (entry !== undefined && entry.opened !== undefined && entry.openedUntil > now) {
       credential = entry.opened;
     } else {
       try {
@@ -202,7 +204,7 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
       } catch (error) {
         return Promise.reject(error);
       }
-      if (entry !== undefined && entry.row === row && openedTtl > 0) {
+      if (entry !== undefined && openedTtl > 0) {
         entry.opened = credential;
         entry.openedUntil = Math.min(now + openedTtl, entry.expires);
       }
@@ -301,7 +303,7 @@ export function createStoreDirectory(options: StoreDirectoryOptions): StoreDirec
         const row = (hit.row.ownerKind === 'operator') === (ref.kind === 'operator') ? hit.row : undefined;
         return openRow(ref, row, hit, now);
       }
-      return loadSealed(ref).then((row) => openRow(ref, row, row && sealed.get(row.id), Date.now()));
+      return loadSealed(ref).then((entry) => openRow(ref, entry?.row, entry, Date.now()));
     },
 
     subscribe(listen) {
