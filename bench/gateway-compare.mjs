@@ -40,6 +40,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
+  createWriteStream,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -92,8 +93,12 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --database-url URL           server for --store postgres (default postgres://postgres@127.0.0.1:5432/test)
   --redis URL                  keep rate limits and budgets in this Redis (default: in memory)
   --cpu-prof DIR               run the gateway under node --cpu-prof, profiles written to DIR
-  --gateway-node-args ARGS     extra node flags for the gateway process, space-separated
-                               (e.g. '--max-semi-space-size=32')
+  --node-args ARGS             node flags of every proxy under test — the bare proxy, the gateway
+                               and the minimal gateway alike, never the mock (default none),
+                               e.g. '--max-semi-space-size=64'
+  --gateway-node-args ARGS     further node flags for the gateway process only, space-separated
+  --gc                         run every proxy with --trace-gc and print its garbage-collection
+                               pause time per request (main-thread pauses, from V8's own trace)
   --minimal                    also measure bench/minimal-gateway.mjs (a translating gateway with
                                none of Keyhold's features) in the same rounds: gateway ÷ minimal
                                is what Keyhold's own work costs beyond what any such gateway pays
@@ -123,7 +128,9 @@ const { values: a } = parseArgs({
     'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
     redis: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'node-args': { type: 'string', default: '' },
     'gateway-node-args': { type: 'string' },
+    gc: { type: 'boolean', default: false },
     json: { type: 'string' },
     minimal: { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
@@ -149,6 +156,8 @@ const CHUNK_DELAY = Number(a['chunk-delay']);
 const STREAM_BODY = a['stream-body'];
 const STREAM_CHUNKS = 20;
 const TARGETS = { nonstreamRatio: 0.6, addedMs: 0.5, addedTtfbMs: 0.5 };
+// The same V8 flags for every proxy measured, so that a flag never favours one side.
+const PROXY_NODE_ARGS = [...a['node-args'].split(/\s+/).filter(Boolean), ...(a.gc ? ['--trace-gc'] : [])];
 
 function usageError(message) {
   process.stderr.write(`gateway-compare: ${message}\n${USAGE}\n`);
@@ -223,8 +232,33 @@ function rssBytes(pid) {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
+/**
+ * `--trace-gc` lines: `[pid:0x…]  1234 ms: Scavenge 117.1 (138.6) -> 106.5 (139.6) MB, 6.33 / 0.00 ms …`,
+ * matched anywhere in a line: V8 prints them through its own stdout buffer, which can land inside
+ * a log line the gateway is writing at the time.
+ */
+const GC_LINE =
+  /\[\d+:0x[0-9a-f]+\]\s+\d+ ms: [A-Za-z -]+(?:\([^)]*\))? [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, ([\d.]+) \//;
+/** Main-thread GC pause milliseconds so far, by process id (only with --gc). */
+const gcPauseMs = new Map();
+
+/** Returns a feeder of a process's output that adds up its `--trace-gc` pauses (partial lines kept). */
+function gcMeter(pid) {
+  gcPauseMs.set(pid, 0);
+  let rest = '';
+  return (chunk) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop();
+    for (const line of lines) {
+      const m = GC_LINE.exec(line);
+      if (m) gcPauseMs.set(pid, gcPauseMs.get(pid) + Number(m[1]));
+    }
+  };
+}
+
 /** Spawns a server pinned to the server CPUs; resolves once it printed its listening line. */
-function startListening(name, args, options = {}) {
+function startListening(name, scriptArgs, { nodeArgs = [], ...options } = {}) {
+  const args = [...nodeArgs, ...scriptArgs];
   const cmd =
     TASKSET && a['server-cpus']
       ? ['taskset', ['-c', a['server-cpus'], process.execPath, ...args]]
@@ -235,13 +269,23 @@ function startListening(name, args, options = {}) {
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 15 s`)), 15_000);
+    const feedGc = a.gc ? gcMeter(child.pid) : null;
     child.stdout.on('data', (c) => {
       buf += c;
-      const nl = buf.indexOf('\n');
+      let nl = buf.indexOf('\n');
+      // With --gc, GC trace lines may come before the listening line.
+      while (nl !== -1 && GC_LINE.test(buf.slice(0, nl))) {
+        feedGc?.(buf.slice(0, nl + 1));
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf('\n');
+      }
       if (nl === -1) return;
       clearTimeout(timer);
       child.stdout.removeAllListeners('data');
-      child.stdout.resume();
+      if (feedGc) {
+        feedGc(buf.slice(nl + 1));
+        child.stdout.on('data', feedGc);
+      } else child.stdout.resume();
       try {
         resolve({ child, pid: child.pid, ...JSON.parse(buf.slice(0, nl)) });
       } catch {
@@ -264,21 +308,27 @@ function startMock(extraArgs = []) {
 }
 
 function startBareProxy(mockUrl) {
-  return startListening('bare proxy', [path.join(HERE, 'bare-proxy.mjs'), '--upstream', mockUrl]);
+  return startListening('bare proxy', [path.join(HERE, 'bare-proxy.mjs'), '--upstream', mockUrl], {
+    nodeArgs: PROXY_NODE_ARGS,
+  });
 }
 
 /** bench/minimal-gateway.mjs in front of the mock: its own client key, the tenant key upstream. */
 async function startMinimalGateway(mockUrl, keys) {
   const clientKey = `mg-${randomBytes(16).toString('hex')}`;
-  const started = await startListening('minimal gateway', [
-    path.join(HERE, 'minimal-gateway.mjs'),
-    '--upstream',
-    mockUrl,
-    '--client-key',
-    clientKey,
-    '--provider-key',
-    keys.tenant,
-  ]);
+  const started = await startListening(
+    'minimal gateway',
+    [
+      path.join(HERE, 'minimal-gateway.mjs'),
+      '--upstream',
+      mockUrl,
+      '--client-key',
+      clientKey,
+      '--provider-key',
+      keys.tenant,
+    ],
+    { nodeArgs: PROXY_NODE_ARGS },
+  );
   return { ...started, clientKey };
 }
 
@@ -419,7 +469,7 @@ async function spawnGateway(serveArgs, env, dir, label) {
   const port = await freePort();
   const logPath = path.join(dir, `gateway-${label}.log`);
   const out = openSync(logPath, 'a');
-  const nodeArgs = a['gateway-node-args'] ? a['gateway-node-args'].split(/\s+/).filter(Boolean) : [];
+  const nodeArgs = [...PROXY_NODE_ARGS, ...(a['gateway-node-args'] ?? '').split(/\s+/).filter(Boolean)];
   if (a['cpu-prof']) {
     mkdirSync(a['cpu-prof'], { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(a['cpu-prof'])}`);
@@ -430,9 +480,18 @@ async function spawnGateway(serveArgs, env, dir, label) {
       ? ['taskset', ['-c', a['server-cpus'], process.execPath, ...args]]
       : [process.execPath, args];
   const child = spawn(cmd[0], cmd[1], {
-    stdio: ['ignore', out, out],
+    // With --gc its stdout (logs and GC trace) is read here on its way to the log file.
+    stdio: ['ignore', a.gc ? 'pipe' : out, out],
     env: { ...process.env, ...env, KEYHOLD_LOG_LEVEL: a['log-level'] },
   });
+  if (a.gc) {
+    const feedGc = gcMeter(child.pid);
+    const file = createWriteStream(logPath, { flags: 'a' });
+    child.stdout.on('data', (c) => {
+      file.write(c);
+      feedGc(c);
+    });
+  }
   closeSync(out);
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -611,11 +670,15 @@ async function loadRun(target, mode, connections, mock, minBytes) {
   const samples = [];
   let short = 0;
   const cpu0 = target.pid ? cpuSeconds(target.pid) : null;
+  const gc0 = gcPauseMs.get(target.pid);
   const result = await autocannonRun({ ...base, duration: DURATION }, (_c, status, bytes, ms) => {
     if (status >= 200 && status < 300) samples.push(ms);
     if (bytes < minBytes) short++;
   });
   const cpu1 = target.pid ? cpuSeconds(target.pid) : null;
+  // Trace lines are read asynchronously: let the last ones of the run arrive.
+  if (a.gc) await sleep(50);
+  const gc1 = gcPauseMs.get(target.pid);
   const ok = result['2xx'];
   const where = `${target.name}/${mode}/${connections}c`;
   if (result.non2xx || result.errors || result.timeouts)
@@ -631,6 +694,7 @@ async function loadRun(target, mode, connections, mock, minBytes) {
     p50: pct(sorted, 50),
     p99: pct(sorted, 99),
     cpuUsPerRequest: cpu0 != null && ok ? ((cpu1 - cpu0) * 1e6) / ok : null,
+    gcUsPerRequest: gc0 != null && ok ? ((gc1 - gc0) * 1e3) / ok : null,
     // New upstream TCP connections per request: ~0 for a proxy that keeps its pool warm.
     upstreamConnsPerRequest: upstream.total ? upstream.connections / upstream.total : null,
   };
@@ -755,6 +819,8 @@ async function throughputSuite(keys) {
         gatewayP99: m((e) => e.gateway.p99),
         bareCpuUs: m((e) => e.bare.cpuUsPerRequest),
         gatewayCpuUs: m((e) => e.gateway.cpuUsPerRequest),
+        bareGcUs: m((e) => e.bare.gcUsPerRequest),
+        gatewayGcUs: m((e) => e.gateway.gcUsPerRequest),
         bareUpstreamConnsPerReq: m((e) => e.bare.upstreamConnsPerRequest),
         gatewayUpstreamConnsPerReq: m((e) => e.gateway.upstreamConnsPerRequest),
         ...(minimal
@@ -762,6 +828,7 @@ async function throughputSuite(keys) {
               minimalRps: m((e) => e.minimal.rps),
               gwOverMinimal: m((e) => e.gwOverMinimal),
               minimalCpuUs: m((e) => e.minimal.cpuUsPerRequest),
+              minimalGcUs: m((e) => e.minimal.gcUsPerRequest),
               gwCpuOverMinimalCpu: m((e) => e.gateway.cpuUsPerRequest / e.minimal.cpuUsPerRequest),
             }
           : {}),
@@ -1020,7 +1087,9 @@ function printReport(report) {
       ? 'gateway: config-file directory (no store, no usage ledger, no limits or budgets)'
       : `gateway: ${a.store === 'postgres' ? 'PostgreSQL' : 'embedded PGlite'} store — virtual key auth, key from the vault, usage to the durable ledger, rate limits (tenant + per key) and budgets (daily + monthly) ${a.redis ? 'in Redis' : 'in memory'}, all checked on every request`,
   );
-  if (a['gateway-node-args']) lines.push(`gateway node flags: ${a['gateway-node-args']}`);
+  lines.push(
+    `node flags of the bare proxy, the gateway${a.minimal ? ' and the minimal gateway' : ''}: ${a['node-args'] || '(none: V8 defaults)'}${a.gc ? ' (and --trace-gc)' : ''}${a['gateway-node-args'] ? `; the gateway's own: ${a['gateway-node-args']}` : ''}`,
+  );
   const misses = [];
   if (report.throughput) {
     const t = report.throughput;
@@ -1096,6 +1165,16 @@ function printReport(report) {
       }
     }
     lines.push('  µs/req = user+system CPU of that proxy process during the timed run ÷ its 2xx responses');
+    if (a.gc) {
+      lines.push(
+        `  GC pause per request (µs, main thread, --trace-gc): ${Object.values(t.load)
+          .map(
+            (x) =>
+              `${x.mode}@${x.connections} bare ${f(x.bareGcUs, 1)}, gateway ${f(x.gatewayGcUs, 1)}${x.minimalGcUs != null ? `, minimal ${f(x.minimalGcUs, 1)}` : ''}`,
+          )
+          .join('; ')}`,
+      );
+    }
     const withMinimal = Object.values(t.load).filter((x) => x.minimalRps != null);
     if (withMinimal.length) {
       lines.push(
@@ -1160,6 +1239,8 @@ async function main() {
       streams: STREAMS,
       chunkDelayMs: CHUNK_DELAY,
       logLevel: a['log-level'],
+      proxyNodeArgs: PROXY_NODE_ARGS,
+      gatewayNodeArgs: a['gateway-node-args'] ?? '',
     },
   };
   // A throwaway key: it only ever travels over loopback to the mock.

@@ -35,6 +35,9 @@ try {
   await client.end();
 }
 
-const child = spawn(process.execPath, [GATEWAY_MAIN, 'serve', '--port', GATEWAY_PORT], { stdio: 'inherit' });
+// This wrapper's node flags (shared-harness.mjs --node-args) are the gateway's.
+const child = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, 'serve', '--port', GATEWAY_PORT], {
+  stdio: 'inherit',
+});
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -46,6 +46,8 @@ const { values: a } = parseArgs({
     duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '2' },
     probe: { type: 'string', default: '200' },
+    // As in gateway-compare.mjs: the same node flags for the floor and for Keyhold.
+    'node-args': { type: 'string', default: '' },
     'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -53,7 +55,8 @@ const { values: a } = parseArgs({
 if (a.help) {
   process.stdout.write(
     'usage: node bench/shared-harness.mjs [--connections 8,64] [--modes nonstream,stream] [--rounds 3]\n' +
-      '         [--duration 8] [--warmup 2] [--probe 200] [--database-url URL]\n',
+      '         [--duration 8] [--warmup 2] [--probe 200] [--database-url URL]\n' +
+      "         [--node-args FLAGS] (node flags of the floor and of Keyhold alike; default none)\n',
   );
   process.exit(0);
 }
@@ -177,13 +180,13 @@ try {
   const { virtualKey, credentialId } = await provision({ ...env, tenantKey });
   const floorArgs = [
     '--gateway-cmd',
-    `UPSTREAM={MOCK_URL} PORT={GATEWAY_PORT} exec node ${path.join(SHARED, 'bare-proxy.mjs')}`,
+    `UPSTREAM={MOCK_URL} PORT={GATEWAY_PORT} exec node ${a['node-args']} ${path.join(SHARED, 'bare-proxy.mjs')}`,
     '--header',
     `Authorization: Bearer ${tenantKey}`,
   ];
   const keyholdArgs = [
     '--gateway-cmd',
-    `exec node ${path.join(HERE, 'shared-harness-gateway.mjs')}`,
+    `exec node ${a['node-args']} ${path.join(HERE, 'shared-harness-gateway.mjs')}`,
     '--gateway-header',
     `Authorization: Bearer ${virtualKey}`,
     '--direct-header',
@@ -232,7 +235,7 @@ try {
   const f3 = (x) => (x == null ? '—' : x.toFixed(3));
   const f0 = (x) => (x == null ? '—' : x.toFixed(0));
   console.log(
-    `\nshared harness (../shared/bench/compare.mjs), floor = its bare-proxy.mjs, Keyhold = PostgreSQL store, everything on — ${new Date().toISOString()}, node ${process.version}`,
+    `\nshared harness (../shared/bench/compare.mjs), floor = its bare-proxy.mjs, Keyhold = PostgreSQL store, everything on — ${new Date().toISOString()}, node ${process.version}, node flags of both: ${a['node-args'] || '(none: V8 defaults)'}`,
   );
   console.log(
     `${a.duration} s per run after ${a.warmup} s warmup, ${ROUNDS} round(s), order flipped each round; medians`,
