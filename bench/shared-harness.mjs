@@ -56,7 +56,7 @@ if (a.help) {
   process.stdout.write(
     'usage: node bench/shared-harness.mjs [--connections 8,64] [--modes nonstream,stream] [--rounds 3]\n' +
       '         [--duration 8] [--warmup 2] [--probe 200] [--database-url URL]\n' +
-      "         [--node-args FLAGS] (node flags of the floor and of Keyhold alike; default none)\n',
+      '         [--node-args FLAGS] (node flags of the floor and of Keyhold alike; default none)\n',
   );
   process.exit(0);
 }
