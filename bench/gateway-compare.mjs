@@ -156,8 +156,11 @@ const CHUNK_DELAY = Number(a['chunk-delay']);
 const STREAM_BODY = a['stream-body'];
 const STREAM_CHUNKS = 20;
 const TARGETS = { nonstreamRatio: 0.6, addedMs: 0.5, addedTtfbMs: 0.5 };
+/** Space-separated node flags as an argument list. */
+const nodeFlags = (text) => (text ?? '').split(/\s+/).filter(Boolean);
 // The same V8 flags for every proxy measured, so that a flag never favours one side.
-const PROXY_NODE_ARGS = [...a['node-args'].split(/\s+/).filter(Boolean), ...(a.gc ? ['--trace-gc'] : [])];
+const PROXY_NODE_ARGS = [...nodeFlags(a['node-args']), ...(a.gc ? ['--trace-gc'] : [])];
+const GATEWAY_NODE_ARGS = [...PROXY_NODE_ARGS, ...nodeFlags(a['gateway-node-args'])];
 
 function usageError(message) {
   process.stderr.write(`gateway-compare: ${message}\n${USAGE}\n`);
@@ -469,7 +472,7 @@ async function spawnGateway(serveArgs, env, dir, label) {
   const port = await freePort();
   const logPath = path.join(dir, `gateway-${label}.log`);
   const out = openSync(logPath, 'a');
-  const nodeArgs = [...PROXY_NODE_ARGS, ...(a['gateway-node-args'] ?? '').split(/\s+/).filter(Boolean)];
+  const nodeArgs = [...GATEWAY_NODE_ARGS];
   if (a['cpu-prof']) {
     mkdirSync(a['cpu-prof'], { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(a['cpu-prof'])}`);
