@@ -50,12 +50,20 @@ export function createMemoryBudgets(options: BudgetsOptions = {}): Budgets {
       };
       states.set(key, s);
     }
+    // Both maps are in insertion order, which is expiry order (one TTL, added at `now()`), so the
+    // sweep stops at the first live entry: a call costs what expired, not what is held. A full
+    // scan here made every reserve and settle O(reservations settled in the last TTL), ~2 ms per
+    // call after a minute at a few thousand requests a second. A clock stepping back only delays
+    // the expiry of entries added after it by the step.
     for (const [id, hold] of s.holds) {
-      if (hold.expiresAt > at) continue;
+      if (hold.expiresAt > at) break;
       s.reserved -= hold.micros;
       s.holds.delete(id);
     }
-    for (const [id, expiresAt] of s.done) if (expiresAt <= at) s.done.delete(id);
+    for (const [id, expiresAt] of s.done) {
+      if (expiresAt > at) break;
+      s.done.delete(id);
+    }
     return s;
   }
 
