@@ -82,6 +82,58 @@ describe('keyhold serve --models (store mode)', { timeout: 120_000 }, () => {
     }
   });
 
+  it("prices models with the file's pricing section: a budget then holds back a model the catalogue does not price", async () => {
+    const pricedDir = join(dir, 'priced');
+    const priced = join(dir, 'priced.yaml');
+    // `fake` is unpriced in the catalogue: without the override no budget ever refuses it.
+    writeFileSync(
+      priced,
+      'pricing:\n  overrides:\n    - { provider: fake, model: "*", inputPerMTok: 1000000, outputPerMTok: 1000000 }\n',
+    );
+    const operatorToken = `op-${'x'.repeat(32)}`;
+    const run = async (models: string | undefined) => {
+      const printed: string[] = [];
+      const served = await serve({
+        dataDir: pricedDir,
+        ...(models ? { models } : {}),
+        port: 0,
+        print: (t) => printed.push(t),
+        warn: () => undefined,
+        env: { ...env, KEYHOLD_OPERATOR_TOKEN: operatorToken },
+      });
+      return { served, key: KEY.exec(printed.join('\n'))?.[0] };
+    };
+    const first = await run(undefined);
+    const key = first.key!;
+    const admin = { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' };
+    try {
+      const tenants = (await (
+        await fetch(`${first.served.url}/api/v1/tenants`, { headers: admin })
+      ).json()) as {
+        tenants: Array<{ id: string; name: string }>;
+      };
+      const demo = tenants.tenants.find((t) => t.name === 'demo')!;
+      const patched = await fetch(`${first.served.url}/api/v1/tenants/${demo.id}`, {
+        method: 'PATCH',
+        headers: admin,
+        body: JSON.stringify({ settings: { monthly_budget_usd: 1 } }),
+      });
+      expect(patched.status).toBe(200);
+      virtualKey = key;
+      // Unpriced: the $1 budget does not apply.
+      expect((await chat(first.served.url, 'demo')).status).toBe(200);
+    } finally {
+      await first.served.close();
+    }
+    const second = await run(priced);
+    try {
+      // Priced at $1 a token, the call's worst case is far over $1: refused, naming the budget.
+      expect(await chat(second.served.url, 'demo')).toMatchObject({ status: 429, code: 'budget_exceeded' });
+    } finally {
+      await second.served.close();
+    }
+  });
+
   it('refuses to start on a bad file, naming each problem; --models with --config is a mistake', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'aliases:\n  fast: gpt-4o\n  odd: nosuch/model\nextra: 1\n');

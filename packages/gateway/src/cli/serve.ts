@@ -11,7 +11,7 @@ import { createLogger } from '../http/logger.js';
 import { createBudgetAlertAuditor } from '../limits/budget-alert-auditor.js';
 import { createWebhookDeliverer } from '../limits/webhook-deliverer.js';
 import { openUsageLedger, type UsageLedger } from '../metering/ledger/usage-ledger.js';
-import { createPriceTable } from '../metering/price-table.js';
+import { createPriceTable, type PriceOverride } from '../metering/price-table.js';
 import { createConfigDirectory } from '../routing/config-directory.js';
 import { type GatewayConfig, parseGatewayConfig } from '../routing/config-schema.js';
 import type { DeploymentMode } from '../routing/directory.js';
@@ -36,8 +36,8 @@ export interface ServeOptions {
   demo?: boolean;
   /**
    * The operator's model catalogue in store mode (`--models`, else `KEYHOLD_MODELS_FILE`): a YAML
-   * or JSON file with `aliases` and `list` (routing/models-file.ts). A configuration file has its
-   * own `models` section instead.
+   * or JSON file with `aliases`, `list` and `pricing` (routing/models-file.ts). A configuration
+   * file has its own `models` and `pricing` sections instead.
    */
   models?: string;
   /** Deployment mode of the store directory (`--mode`, `KEYHOLD_MODE`; default `shared`). */
@@ -75,12 +75,12 @@ export async function serve(options: ServeOptions): Promise<Served> {
 async function operatorModels(
   options: ServeOptions,
   env: Readonly<Record<string, string | undefined>>,
-): Promise<ModelCatalogue | undefined> {
+): Promise<{ catalogue: ModelCatalogue; priceOverrides: PriceOverride[] } | undefined> {
   const file = options.models ?? (env.KEYHOLD_MODELS_FILE || undefined);
   if (file === undefined) return undefined;
   const loaded = await loadModelsFile(file);
   if (!loaded.ok) throw new CliError(`Invalid models file ${file}:\n  ${loaded.errors.join('\n  ')}`);
-  return loaded.catalogue;
+  return loaded;
 }
 
 async function serveConfig(options: ServeOptions, file: string): Promise<Served> {
@@ -168,7 +168,11 @@ async function serveStore(options: ServeOptions): Promise<Served> {
     ledger = await openLedger(store, env, logger);
     gateway = createGateway({
       directory,
-      catalogue: catalogueOf(models, demo),
+      catalogue: catalogueOf(models?.catalogue, demo),
+      // The models file's prices: how an operator prices what the catalogue does not know.
+      ...(models && models.priceOverrides.length > 0
+        ? { prices: createPriceTable({ overrides: models.priceOverrides }) }
+        : {}),
       logger,
       transport: egress,
       // Budget-alert webhooks are tenant-supplied URLs: the same egress guard as upstream calls.

@@ -75,7 +75,7 @@ const AlertWebhookSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const PriceOverrideSchema = Type.Object(
+export const PriceOverrideSchema = Type.Object(
   {
     provider: Type.String({ minLength: 1 }),
     /** The model as sent upstream, or `*` for every model of the provider. */

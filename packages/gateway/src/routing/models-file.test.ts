@@ -12,12 +12,43 @@ describe('models file', () => {
         aliases: { fast: 'openai/gpt-4o-mini', smart: 'anthropic/claude-sonnet-4-5' },
         list: ['openai/gpt-4o'],
       },
+      priceOverrides: [],
     });
     expect(parseModelsFile('{"aliases": {"quick": "fake/echo-1"}}')).toEqual({
       ok: true,
       catalogue: { aliases: { quick: 'fake/echo-1' }, list: [] },
+      priceOverrides: [],
     });
-    expect(parseModelsFile('')).toEqual({ ok: true, catalogue: { aliases: {}, list: [] } });
+    expect(parseModelsFile('')).toEqual({
+      ok: true,
+      catalogue: { aliases: {}, list: [] },
+      priceOverrides: [],
+    });
+  });
+
+  it('reads price overrides, and names a bad one', () => {
+    const priced = parseModelsFile(
+      'pricing:\n  overrides:\n    - { provider: vllm, model: "*", inputPerMTok: 0.1, outputPerMTok: 0.2 }\n',
+    );
+    expect(priced).toEqual({
+      ok: true,
+      catalogue: { aliases: {}, list: [] },
+      priceOverrides: [{ provider: 'vllm', model: '*', inputPerMTok: 0.1, outputPerMTok: 0.2 }],
+    });
+    const unknown = parseModelsFile(
+      'pricing:\n  overrides:\n    - { provider: nosuch, model: m, inputPerMTok: 1, outputPerMTok: 1 }\n',
+    );
+    expect(!unknown.ok && unknown.errors).toEqual([
+      'pricing.overrides.0.provider: unknown provider "nosuch"',
+    ]);
+    const negative = parseModelsFile(
+      'pricing:\n  overrides:\n    - { provider: vllm, model: m, inputPerMTok: -1, outputPerMTok: 1 }\n',
+    );
+    expect(!negative.ok && negative.errors).toEqual([
+      expect.stringMatching(
+        /^pricing\.overrides\.0\.inputPerMTok: Expected number to be greater or equal to 0/,
+      ),
+    ]);
   });
 
   it('reports every problem, each naming where it is', () => {
@@ -43,7 +74,7 @@ describe('models file', () => {
   it('refuses unknown fields, wrong types and text that is not YAML', () => {
     const unknown = parseModelsFile('aliases: {}\nmodels: []\n');
     expect(!unknown.ok && unknown.errors).toEqual([
-      'models: unknown field (a models file has "aliases" and "list")',
+      'models: unknown field (a models file has "aliases", "list" and "pricing")',
     ]);
     const wrongType = parseModelsFile('aliases:\n  fast: 3\nlist: openai/gpt-4o\n');
     expect(!wrongType.ok && wrongType.errors).toEqual(

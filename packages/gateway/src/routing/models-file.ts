@@ -3,6 +3,8 @@ import { getProviderInfo } from '@keyhold/core';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import type { PriceOverride } from '../metering/price-table.js';
+import { PriceOverrideSchema } from './config-schema.js';
 import type { ModelCatalogue } from './model-catalogue.js';
 
 /**
@@ -16,19 +18,34 @@ import type { ModelCatalogue } from './model-catalogue.js';
  *   smart: anthropic/claude-sonnet-4-5
  * list:                       # listed by GET /v1/models besides the aliases
  *   - openai/gpt-4o
+ * pricing:                    # US$ per million tokens; wins over the bundled price catalogue
+ *   overrides:
+ *     - { provider: vllm, model: '*', inputPerMTok: 0.1, outputPerMTok: 0.2 }
  * ```
+ *
+ * `pricing` is the configuration file's section of the same name: in store mode it is how an
+ * operator prices models the catalogue does not know (self-hosted, OpenAI-compatible), which
+ * budgets otherwise never hold back (an unpriced call costs nothing).
  */
 export const ModelsFileSchema = Type.Object(
   {
     aliases: Type.Optional(Type.Record(Type.String(), Type.String())),
     list: Type.Optional(Type.Array(Type.String())),
+    pricing: Type.Optional(
+      Type.Object(
+        { overrides: Type.Optional(Type.Array(PriceOverrideSchema)) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 
 export type ModelsFile = Static<typeof ModelsFileSchema>;
 
-export type ModelsFileResult = { ok: true; catalogue: ModelCatalogue } | { ok: false; errors: string[] };
+export type ModelsFileResult =
+  | { ok: true; catalogue: ModelCatalogue; priceOverrides: PriceOverride[] }
+  | { ok: false; errors: string[] };
 
 const ALIAS = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
@@ -70,8 +87,18 @@ export function parseModelsFile(text: string): ModelsFileResult {
     const problem = checkModelId(id);
     if (problem) errors.push(`list.${i}: ${problem}`);
   }
+  const priceOverrides = file.pricing?.overrides ?? [];
+  for (const [i, override] of priceOverrides.entries()) {
+    if (!getProviderInfo(override.provider)) {
+      errors.push(`pricing.overrides.${i}.provider: unknown provider "${printable(override.provider)}"`);
+    }
+  }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, catalogue: { aliases, list: [...new Set(file.list ?? [])] } };
+  return {
+    ok: true,
+    catalogue: { aliases, list: [...new Set(file.list ?? [])] },
+    priceOverrides: [...priceOverrides],
+  };
 }
 
 /** Reads and parses a models file; errors name the file. */
@@ -96,7 +123,7 @@ function checkModelId(id: string): string | undefined {
 
 function describe(message: string): string {
   return message === 'Unexpected property'
-    ? 'unknown field (a models file has "aliases" and "list")'
+    ? 'unknown field (a models file has "aliases", "list" and "pricing")'
     : message;
 }
 
