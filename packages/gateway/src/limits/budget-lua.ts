@@ -63,27 +63,34 @@ return {1}
 
 /**
  * Settle (or release, with actual 0). ARGV: now, reservation id, actual micros, marker expiry,
- * then per budget: limit, key expiry. A reservation already settled is skipped (idempotent while
- * its marker lives). Returns triples {budget index, threshold, spent} for newly reached thresholds.
+ * reservation expiry, then per budget: limit, key expiry. A reservation whose hold is gone while it
+ * could still hold was settled already: skipped, no marker needed. One settled after its hold
+ * lapsed counts once and leaves a marker (`d:<id>`) that skips its repeats while the marker lives.
+ * Returns triples {budget index, threshold, spent} for newly reached thresholds.
  */
 export const BUDGET_SETTLE = luaScript(`${PURGE}
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local actual = tonumber(ARGV[3])
+local holds = tonumber(ARGV[5]) > now
 local alerts = {}
 for i = 1, #KEYS / 2 do
   local h, z = KEYS[2 * i - 1], KEYS[2 * i]
   purge(h, z, now)
-  if not redis.call('ZSCORE', z, 'd:' .. id) then
-    local amount = tonumber(redis.call('HGET', h, 'r:' .. id))
-    if amount then
-      redis.call('HINCRBY', h, 'reserved', -amount)
-      redis.call('HDEL', h, 'r:' .. id)
-      redis.call('ZREM', z, 'r:' .. id)
-    end
-    local spent = redis.call('HINCRBY', h, 'spent', actual)
+  local amount = tonumber(redis.call('HGET', h, 'r:' .. id))
+  local counts = false
+  if amount then
+    redis.call('HINCRBY', h, 'reserved', -amount)
+    redis.call('HDEL', h, 'r:' .. id)
+    redis.call('ZREM', z, 'r:' .. id)
+    counts = true
+  elseif not holds and not redis.call('ZSCORE', z, 'd:' .. id) then
     redis.call('ZADD', z, ARGV[4], 'd:' .. id)
-    local limit = tonumber(ARGV[3 + 2 * i])
+    counts = true
+  end
+  if counts then
+    local spent = redis.call('HINCRBY', h, 'spent', actual)
+    local limit = tonumber(ARGV[4 + 2 * i])
     if spent > 0 then
       for _, threshold in ipairs({50, 80, 100}) do
         if spent * 100 >= threshold * limit and redis.call('HSETNX', h, 'a' .. threshold, '1') == 1 then
@@ -93,8 +100,8 @@ for i = 1, #KEYS / 2 do
         end
       end
     end
-    redis.call('PEXPIREAT', h, ARGV[4 + 2 * i])
-    redis.call('PEXPIREAT', z, ARGV[4 + 2 * i])
+    redis.call('PEXPIREAT', h, ARGV[5 + 2 * i])
+    redis.call('PEXPIREAT', z, ARGV[5 + 2 * i])
   end
 end
 return alerts

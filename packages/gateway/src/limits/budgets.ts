@@ -104,7 +104,13 @@ export interface BudgetStatus {
 export interface Budgets {
   /** Answers at once (no promise) when the counters are in this process. */
   reserve(input: ReserveInput): Awaitable<ReserveResult>;
-  /** Replaces the hold with the real cost and fires any alerts. Idempotent per reservation. */
+  /**
+   * Replaces the hold with the real cost and fires any alerts. Idempotent while the reservation
+   * could hold (until `expiresAt`): a repeat finds its hold gone. A settle after the hold lapsed
+   * (the holder was presumed dead) still counts, once: its repeats are no-ops for the TTL after it.
+   * A repeat of an in-time settle that comes after `expiresAt` counts again: no marker is kept for
+   * in-time settles, which would be one per call.
+   */
   settle(reservation: BudgetReservation, actualMicros: number): Awaitable<void>;
   /** Drops the hold: the call failed before any token was consumed. */
   release(reservation: BudgetReservation): Awaitable<void>;

@@ -52,7 +52,7 @@ export function createRedisBudgets(options: RedisBudgetsOptions): Budgets {
   async function finish(reservation: BudgetReservation, actual: number) {
     if (reservation.entries.length === 0) return;
     const at = now();
-    const args: (string | number)[] = [at, reservation.id, actual, at + ttl];
+    const args: (string | number)[] = [at, reservation.id, actual, at + ttl, reservation.expiresAt];
     for (const { budget, window } of reservation.entries)
       args.push(budget.limitMicros, window.endMs + RETENTION_MS);
     const reply = (await runLua(
