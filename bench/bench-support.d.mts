@@ -1,3 +1,10 @@
+export const BENCH_PRICE: {
+  provider: string;
+  model: string;
+  inputPerMTok: number;
+  outputPerMTok: number;
+};
+export function benchModelsFile(aliases?: Record<string, string>): Record<string, unknown>;
 export function benchTenant(credential: Record<string, unknown>): {
   name: string;
   settings: Record<string, unknown>;

@@ -40,6 +40,27 @@ export async function waitUntilReady(url, child, { timeoutMs = 30_000, what = 'g
 }
 
 /**
+ * The price the benchmark gives its model, `openai-compatible/gpt-4o-mini` (OpenAI's published
+ * gpt-4o-mini price, US$ per million tokens). The catalogue does not price an OpenAI-compatible
+ * server's models, and an unpriced call costs nothing: without this no budget would be reserved or
+ * settled, and the benchmark would skip the budgets it claims to check.
+ */
+export const BENCH_PRICE = {
+  provider: 'openai-compatible',
+  model: 'gpt-4o-mini',
+  inputPerMTok: 0.15,
+  outputPerMTok: 0.6,
+};
+
+/**
+ * The store-mode models file of the benchmark (`KEYHOLD_MODELS_FILE`): the model priced, and
+ * `aliases` as given (the shared harness's load asks for `gpt-4o-mini`).
+ */
+export function benchModelsFile(aliases = {}) {
+  return { aliases, pricing: { overrides: [BENCH_PRICE] } };
+}
+
+/**
  * The `POST /api/v1/tenants` body of the benchmark tenant with this credential: limits and budgets
  * so high that nothing is ever refused, yet every one of them checked and charged on each request.
  */

@@ -54,7 +54,14 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort, median, provisionBenchTenant, sleep, waitUntilReady } from './bench-support.mjs';
+import {
+  benchModelsFile,
+  freePort,
+  median,
+  provisionBenchTenant,
+  sleep,
+  waitUntilReady,
+} from './bench-support.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -354,7 +361,14 @@ async function startGateway(mockUrl, keys, label) {
 async function startStoreGateway(mockUrl, keys, label) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'keyhold-bench-'));
   const operatorToken = `kh-bench-operator-${randomBytes(16).toString('hex')}`;
-  const env = { KEYHOLD_OPERATOR_TOKEN: operatorToken, KEYHOLD_LEDGER_DIR: path.join(dir, 'ledger') };
+  // The model priced (benchModelsFile): every request reserves and settles the budgets.
+  const modelsFile = path.join(dir, 'models.json');
+  writeFileSync(modelsFile, JSON.stringify(benchModelsFile()));
+  const env = {
+    KEYHOLD_OPERATOR_TOKEN: operatorToken,
+    KEYHOLD_LEDGER_DIR: path.join(dir, 'ledger'),
+    KEYHOLD_MODELS_FILE: modelsFile,
+  };
   let dropDatabase = async () => {};
   let pinStore;
   if (a.store === 'postgres') {

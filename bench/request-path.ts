@@ -3,11 +3,13 @@
  * stage a chat request passes through costs in CPU, warm, measured the way the server runs it.
  *
  *   npm run bench:request-path -- [--requests 20000] [--rounds 5] [--postgres] [--opened-ttl-ms MS]
+ *                                 [--stages REGEX]
  *
  * The store is in-memory PGlite by default (`--postgres`: a throwaway database on
  * KEYHOLD_BENCH_DATABASE_URL, else KEYHOLD_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres).
  * One tenant is created through the admin API with a vault-sealed credential, rate limits
- * (tenant and per key), budgets and a virtual key, exactly as the gateway benchmark does. Then,
+ * (tenant and per key), budgets and a virtual key, exactly as the gateway benchmark does, and the
+ * model is priced as there (`BENCH_PRICE`), so that every call reserves and settles the budgets. Then,
  * for each stage, `--requests` calls are timed (process CPU time ÷ calls, median of `--rounds`):
  *
  * - authenticate: the virtual key → caller (checksum, hash, directory cache);
@@ -58,7 +60,7 @@ import { createChatChunkEncoder } from '../packages/gateway/src/surfaces/openai/
 import { checkKeyring } from '../packages/gateway/src/vault/key-check.js';
 import { createKeyring } from '../packages/gateway/src/vault/keyring.js';
 import { createVault } from '../packages/gateway/src/vault/vault.js';
-import { benchTenant } from './bench-support.mjs';
+import { BENCH_PRICE, benchTenant } from './bench-support.mjs';
 import { chatCompletion, chatStreamEvents } from './chat-wire.mjs';
 
 const { values } = parseArgs({
@@ -69,8 +71,11 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'cpu-prof-stage': { type: 'string', default: 'whole' },
     'opened-ttl-ms': { type: 'string' },
+    stages: { type: 'string' },
   },
 });
+/** `--stages REGEX`: only the stages whose name matches. */
+const only = values.stages ? new RegExp(values.stages) : undefined;
 const REQUESTS = Number(values.requests);
 const ROUNDS = Number(values.rounds);
 const POSTGRES_URL =
@@ -156,7 +161,9 @@ async function main() {
     const logger = createLogger({
       destination: pino.default.destination({ dest: logFile, sync: false, minLength: 4096 }),
     });
-    const gateway = createGateway({ directory: store, logger, transport, usage: ledger });
+    // The bench model priced, as the gateway benchmark prices it: budgets reserve and settle.
+    const prices = createPriceTable({ overrides: [BENCH_PRICE] });
+    const gateway = createGateway({ directory: store, logger, transport, usage: ledger, prices });
     const operatorToken = `kh-bench-operator-${randomBytes(16).toString('hex')}`;
     await gateway.app.register(
       createAdminApi({ db: database.db, vault, operatorToken, ssrf: createSsrfPolicy(), logger }),
@@ -202,7 +209,6 @@ async function main() {
 
     // The stages, over their own instances of what createGateway builds (same store and ledger).
     const directory = createDirectoryCache(store);
-    const prices = createPriceTable();
     const limits = createLimits({});
     const guard = createRequestGuard({ limits, prices });
     const caller = createProviderCaller({
@@ -295,6 +301,7 @@ async function main() {
       `request path, stage by stage — ${POSTGRES_URL ? 'PostgreSQL' : 'PGlite (in memory)'} store, ${REQUESTS} calls × ${ROUNDS} rounds, node ${process.version}`,
     );
     for (const stage of stages) {
+      if (only && !only.test(stage.name)) continue;
       const perCall: number[] = [];
       const profile = values['cpu-prof'] && stage.name.startsWith(values['cpu-prof-stage']!);
       const session = profile ? new Session() : undefined;

@@ -30,7 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freePort, median, provisionBenchTenant, waitUntilReady } from './bench-support.mjs';
+import { benchModelsFile, freePort, median, provisionBenchTenant, waitUntilReady } from './bench-support.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -167,7 +167,11 @@ dbUrl.pathname = `/${dbName}`;
 // compare.mjs's load asks for model `gpt-4o-mini`: the operator's alias sends it to the tenant's key.
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'keyhold-shared-'));
 const modelsFile = path.join(scratch, 'models.json');
-writeFileSync(modelsFile, JSON.stringify({ aliases: { 'gpt-4o-mini': 'openai-compatible/gpt-4o-mini' } }));
+// Priced (benchModelsFile): every request reserves and settles the tenant's budgets.
+writeFileSync(
+  modelsFile,
+  JSON.stringify(benchModelsFile({ 'gpt-4o-mini': 'openai-compatible/gpt-4o-mini' })),
+);
 const env = {
   DATABASE_URL: dbUrl.toString(),
   KEYHOLD_MODELS_FILE: modelsFile,
