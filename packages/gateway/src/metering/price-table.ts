@@ -125,6 +125,16 @@ export function createPriceTable(options: CreatePriceTableOptions = {}): PriceTa
     priceOf(provider, model, opts = {}) {
       const resolved = resolve(provider, model);
       if (!resolved) return { priced: false };
+      // A flat price holds at any time: no catalogue call (its matching and a Date, ~20 µs), which
+      // every budgeted request would pay through worstCaseCost.
+      if (resolved.flat) {
+        return {
+          priced: true,
+          source: resolved.source,
+          model: resolved.modelId,
+          prices: toTokenPrices(resolved.flat, count(opts.inputTokens)),
+        };
+      }
       const result = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, {
         provider: resolved.provider,
         timestamp: opts.at ?? now(),
