@@ -39,22 +39,15 @@ export function createMemoryBudgets(options: BudgetsOptions = {}): Budgets {
   const now = options.now ?? Date.now;
   const ttl = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
   const states = new Map<string, PeriodState>();
+  // Per budget id, the state of the window last asked for: periodWindow hands out one frozen
+  // window object per period, so a call in the same period finds its state without building and
+  // hashing the `states` key.
+  const current = new Map<string, { window: PeriodWindow; state: PeriodState }>();
   let lastSweep = 0;
 
   function state(budgetId: string, window: PeriodWindow, at: number): PeriodState {
-    const key = `${budgetId}\u0000${window.key}`;
-    let s = states.get(key);
-    if (!s) {
-      s = {
-        spent: 0,
-        reserved: 0,
-        holds: new Map(),
-        done: new Map(),
-        alerted: new Set(),
-        endMs: window.endMs,
-      };
-      states.set(key, s);
-    }
+    const last = current.get(budgetId);
+    const s = last !== undefined && last.window === window ? last.state : keyedState(budgetId, window);
     // Both maps are in insertion order, which is expiry order (one TTL, added at `now()`), so the
     // sweep stops at the first live entry: a call costs what expired, not what is held. A full
     // scan here made every reserve and settle O(reservations settled in the last TTL), ~2 ms per
@@ -72,10 +65,29 @@ export function createMemoryBudgets(options: BudgetsOptions = {}): Budgets {
     return s;
   }
 
+  function keyedState(budgetId: string, window: PeriodWindow): PeriodState {
+    const key = `${budgetId}\u0000${window.key}`;
+    let s = states.get(key);
+    if (!s) {
+      s = {
+        spent: 0,
+        reserved: 0,
+        holds: new Map(),
+        done: new Map(),
+        alerted: new Set(),
+        endMs: window.endMs,
+      };
+      states.set(key, s);
+    }
+    current.set(budgetId, { window, state: s });
+    return s;
+  }
+
   function sweep(at: number) {
     if (at - lastSweep < 60_000) return;
     lastSweep = at;
     for (const [key, s] of states) if (s.endMs + RETENTION_MS <= at) states.delete(key);
+    for (const [id, c] of current) if (c.state.endMs + RETENTION_MS <= at) current.delete(id);
   }
 
   function finish(reservation: BudgetReservation, actual: number) {
@@ -137,6 +149,7 @@ export function createMemoryBudgets(options: BudgetsOptions = {}): Budgets {
 
     async close() {
       states.clear();
+      current.clear();
     },
   };
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { periodWindow } from './budget-period.js';
-import type { Budget, BudgetReservation, ReserveInput } from './budgets.js';
+import type { Budget, BudgetReservation, PeriodWindow, ReserveInput } from './budgets.js';
 
 /**
  * The reservation a `reserve` call would make: the distinct budgets with their current period,
@@ -9,24 +9,18 @@ import type { Budget, BudgetReservation, ReserveInput } from './budgets.js';
  */
 export function prepareReservation(input: ReserveInput, at: number, ttlMs: number): BudgetReservation {
   const micros = Number.isFinite(input.micros) && input.micros > 0 ? Math.ceil(input.micros) : 0;
-  const seen = new Set<string>();
-  const budgets: Budget[] = [];
+  const entries: { budget: Budget; window: PeriodWindow }[] = [];
   if (micros > 0) {
-    for (const b of input.budgets) {
-      if (seen.has(b.id)) continue;
-      if (!Number.isSafeInteger(b.limitMicros) || b.limitMicros < 0) {
-        throw new RangeError(`Budget '${b.id}': limitMicros must be a non-negative integer`);
+    // A caller has a handful of budgets: a scan finds duplicates cheaper than a Set per call.
+    for (const budget of input.budgets) {
+      if (entries.some((e) => e.budget.id === budget.id)) continue;
+      if (!Number.isSafeInteger(budget.limitMicros) || budget.limitMicros < 0) {
+        throw new RangeError(`Budget '${budget.id}': limitMicros must be a non-negative integer`);
       }
-      seen.add(b.id);
-      budgets.push(b);
+      entries.push({ budget, window: periodWindow(budget.period, at) });
     }
   }
-  return {
-    id: randomUUID(),
-    micros,
-    entries: budgets.map((budget) => ({ budget, window: periodWindow(budget.period, at) })),
-    expiresAt: at + ttlMs,
-  };
+  return { id: randomUUID(), micros, entries, expiresAt: at + ttlMs };
 }
 
 /** Settled cost as whole micro-dollars. */
