@@ -50,6 +50,21 @@ const LEDGER_NAMESPACE = Buffer.from('6f1d2a4c9e8b4f7a8c3d5e6f7a8b9c0d', 'hex');
  * toLedgerId('acme')       // '…-5…' a stable name-based UUID
  */
 export function toLedgerId(id: string): string {
+  // Every event names the same few tenants, keys and credentials: a lookup instead of a regex
+  // test and a lower-casing, three times per event.
+  let known = ledgerIds.get(id);
+  if (known === undefined) {
+    known = computeLedgerId(id);
+    if (ledgerIds.size >= MAX_KNOWN_IDS) ledgerIds.clear();
+    ledgerIds.set(id, known);
+  }
+  return known;
+}
+
+const ledgerIds = new Map<string, string>();
+const MAX_KNOWN_IDS = 10_000;
+
+function computeLedgerId(id: string): string {
   if (UUID.test(id)) return id.toLowerCase();
   const hash = createHash('sha1').update(LEDGER_NAMESPACE).update(id, 'utf8').digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;

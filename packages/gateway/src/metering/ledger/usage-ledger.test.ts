@@ -289,6 +289,10 @@ for (const backend of BACKENDS) {
       );
       expect(toLedgerId('acme')).not.toBe(toLedgerId('acme2'));
       expect(toLedgerId(TENANTS[0]!.toUpperCase())).toBe(TENANTS[0]);
+      // Ids are remembered, up to a cap: past it they are computed again, to the same value.
+      const acme = toLedgerId('acme');
+      for (let i = 0; i <= 10_000; i++) toLedgerId(`name-${i}`);
+      expect(toLedgerId('acme')).toBe(acme);
     });
 
     it('refuses work while the database fails beyond maxLagMs, and recovers when a write succeeds', async () => {
