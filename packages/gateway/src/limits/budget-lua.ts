@@ -72,7 +72,7 @@ export const BUDGET_SETTLE = luaScript(`${PURGE}
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local actual = tonumber(ARGV[3])
-local holds = tonumber(ARGV[5]) > now
+local canHold = tonumber(ARGV[5]) > now
 local alerts = {}
 for i = 1, #KEYS / 2 do
   local h, z = KEYS[2 * i - 1], KEYS[2 * i]
@@ -84,7 +84,7 @@ for i = 1, #KEYS / 2 do
     redis.call('HDEL', h, 'r:' .. id)
     redis.call('ZREM', z, 'r:' .. id)
     counts = true
-  elseif not holds and not redis.call('ZSCORE', z, 'd:' .. id) then
+  elseif not canHold and not redis.call('ZSCORE', z, 'd:' .. id) then
     redis.call('ZADD', z, ARGV[4], 'd:' .. id)
     counts = true
   end
