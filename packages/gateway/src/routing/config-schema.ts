@@ -75,7 +75,7 @@ const AlertWebhookSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const PriceOverrideSchema = Type.Object(
+const PriceOverrideSchema = Type.Object(
   {
     provider: Type.String({ minLength: 1 }),
     /** The model as sent upstream, or `*` for every model of the provider. */
@@ -85,6 +85,12 @@ export const PriceOverrideSchema = Type.Object(
     cachedInputPerMTok: Type.Optional(Type.Number({ minimum: 0 })),
     cacheWritePerMTok: Type.Optional(Type.Number({ minimum: 0 })),
   },
+  { additionalProperties: false },
+);
+
+/** Operator price overrides (US$ per million tokens): the configuration file's and the models file's `pricing`. */
+export const PricingSchema = Type.Object(
+  { overrides: Type.Optional(Type.Array(PriceOverrideSchema)) },
   { additionalProperties: false },
 );
 
@@ -233,12 +239,7 @@ export const GatewayConfigSchema = Type.Object(
     ),
     tenants: Type.Optional(Type.Array(TenantSchema)),
     /** Operator price overrides (US$ per million tokens); they win over the bundled catalogue. */
-    pricing: Type.Optional(
-      Type.Object(
-        { overrides: Type.Optional(Type.Array(PriceOverrideSchema)) },
-        { additionalProperties: false },
-      ),
-    ),
+    pricing: Type.Optional(PricingSchema),
   },
   { additionalProperties: false },
 );

@@ -4,7 +4,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import type { PriceOverride } from '../metering/price-table.js';
-import { PriceOverrideSchema } from './config-schema.js';
+import { PricingSchema } from './config-schema.js';
 import type { ModelCatalogue } from './model-catalogue.js';
 
 /**
@@ -31,12 +31,7 @@ export const ModelsFileSchema = Type.Object(
   {
     aliases: Type.Optional(Type.Record(Type.String(), Type.String())),
     list: Type.Optional(Type.Array(Type.String())),
-    pricing: Type.Optional(
-      Type.Object(
-        { overrides: Type.Optional(Type.Array(PriceOverrideSchema)) },
-        { additionalProperties: false },
-      ),
-    ),
+    pricing: Type.Optional(PricingSchema),
   },
   { additionalProperties: false },
 );
