@@ -46,11 +46,12 @@ export interface UsageJournalOptions {
 export interface UsageJournal {
   readonly dir: string;
   /**
-   * Appends one line with a synchronous `write(2)`: when it returns, the line is in the kernel's
-   * page cache and survives this process being killed. Throws on an I/O error (disk full); the
-   * segment is then sealed so that a torn line never has another appended to it.
+   * Appends one line (`length` bytes of `bytes` from `offset`, its newline included) with a
+   * synchronous `write(2)`: when it returns, the line is in the kernel's page cache and survives
+   * this process being killed. Throws on an I/O error (disk full); the segment is then sealed so
+   * that a torn line never has another appended to it.
    */
-  append(line: string): JournalSegment;
+  append(bytes: Uint8Array, offset: number, length: number): JournalSegment;
   /**
    * Checks that the journal can be written again after a failure: appends an empty line (skipped
    * on replay) to the open segment, or a new one. Throws like `append`.
@@ -151,14 +152,14 @@ function createJournal(dir: string, options: UsageJournalOptions): UsageJournal 
 
   return {
     dir,
-    append(line) {
+    append(bytes, offset, length) {
       if (current === undefined || current.appended >= limit) {
         if (current) seal(current);
         current = open();
       }
       const segment = current;
       try {
-        writeAll(segment.fd, line);
+        writeAll(segment.fd, bytes, offset, length);
       } catch (error) {
         seal(segment);
         throw error;
@@ -171,7 +172,7 @@ function createJournal(dir: string, options: UsageJournalOptions): UsageJournal 
       current ??= open();
       const segment = current;
       try {
-        writeAll(segment.fd, '\n');
+        writeAll(segment.fd, BLANK_LINE, 0, 1);
       } catch (error) {
         seal(segment);
         throw error;
@@ -228,14 +229,12 @@ function createJournal(dir: string, options: UsageJournalOptions): UsageJournal 
   };
 }
 
+const BLANK_LINE = Buffer.from('\n');
+
 /** `writeSync` may write fewer bytes than asked (rare on files); the rest follows at once. */
-function writeAll(fd: number, line: string): void {
-  const length = Buffer.byteLength(line);
-  const written = writeSync(fd, line);
-  if (written === length) return;
-  const rest = Buffer.from(line).subarray(written);
-  let offset = 0;
-  while (offset < rest.length) offset += writeSync(fd, rest, offset);
+function writeAll(fd: number, bytes: Uint8Array, offset: number, length: number): void {
+  const end = offset + length;
+  while (offset < end) offset += writeSync(fd, bytes, offset, end - offset);
 }
 
 function unlinkIfPresent(path: string): void {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Schema } from '../../store/schema.js';
 import type { UsageSink } from '../usage-sink.js';
 import { insertUsageJson } from './insert-usage-batch.js';
+import { RowQueue } from './row-queue.js';
 import { toUsageRow, type UsageRow } from './to-usage-row.js';
 import {
   type JournalSegment,
@@ -128,13 +129,9 @@ function createLedger(
   const maxLagMs = options.maxLagMs ?? 5_000;
   const maxBacklog = options.maxBacklog ?? 50_000;
 
-  // The queue of events not yet in the database, oldest first, as two parallel arrays from
-  // `head` (no wrapper object per event): each event as the JSON usage row it was journaled as
-  // (a batch is those lines joined: nothing is serialised twice, no event object kept), and
-  // `segments[i]` is where `events[i]` was journaled.
-  let events: string[] = [];
-  let segments: (JournalSegment | undefined)[] = [];
-  let head = 0;
+  // The events not yet in the database, each as the JSON usage row it was journaled as (a batch
+  // is those bytes framed as an array: nothing is serialised twice, no event object kept).
+  const queue = new RowQueue();
   /** When the database last accepted a batch, or the queue last went from empty to not. */
   let lastProgress = performance.now();
   let journalBroken = false;
@@ -155,12 +152,11 @@ function createLedger(
     pending: 0,
   };
 
-  const pending = () => events.length - head;
+  const pending = () => queue.length;
 
-  const enqueue = (event: string, segment: JournalSegment | undefined) => {
-    if (events.length === head) lastProgress = performance.now();
-    events.push(event);
-    segments.push(segment);
+  /** Bookkeeping before a row joins the queue. */
+  const queueing = () => {
+    if (queue.length === 0) lastProgress = performance.now();
   };
 
   for (const leftover of leftovers) {
@@ -170,7 +166,10 @@ function createLedger(
         'usage journal: unreadable lines skipped (a write torn by a crash)',
       );
     }
-    for (const row of leftover.rows) enqueue(row, leftover.segment);
+    for (const row of leftover.rows) {
+      queueing();
+      queue.push(row, leftover.segment);
+    }
     stats.replayed += leftover.rows.length;
   }
 
@@ -188,24 +187,23 @@ function createLedger(
 
   /** Writes the oldest batch; resolves to the error when the database refused it. */
   async function writeBatch(): Promise<unknown> {
-    const end = Math.min(head + batchSize, events.length);
-    const batch = events.slice(head, end);
+    const count = Math.min(batchSize, queue.length);
     try {
       await journal.sync();
-      const inserted = await insertUsageJson(db, `[${batch.join(',')}]`);
+      const inserted = await insertUsageJson(db, queue.batchJson(count));
       stats.stored += inserted;
-      stats.duplicates += batch.length - inserted;
+      stats.duplicates += count - inserted;
     } catch (error) {
       if (!isDataError(error)) return failed(error);
       // One event the database refuses must not hold back the others: store them one by one
       // and set the refused ones aside.
       try {
-        await writeEachOf(batch);
+        await writeEachOf(queue.rows(count));
       } catch (inner) {
         return failed(inner);
       }
     }
-    settle(end);
+    settle(count);
     stats.flushes++;
     lastProgress = performance.now();
     if (failures > 0) {
@@ -248,27 +246,15 @@ function createLedger(
     return error;
   }
 
-  /** Marks the queue up to `end` as stored, deleting finished journal files. */
-  function settle(end: number) {
+  /** Marks the oldest `count` queued events as stored, deleting finished journal files. */
+  function settle(count: number) {
     try {
-      for (let i = head; i < end; i++) {
-        const segment = segments[i];
-        if (segment) journal.stored(segment);
-      }
+      for (const segment of queue.segments(count)) if (segment) journal.stored(segment);
     } catch (error) {
       // A file that cannot be deleted is replayed (idempotently) at the next start: harmless.
       logger?.warn({ err: { message: messageOf(error) } }, 'usage journal: a finished file was not deleted');
     }
-    head = end;
-    if (head === events.length) {
-      events = [];
-      segments = [];
-      head = 0;
-    } else if (head > 4096 && head * 2 > events.length) {
-      events = events.slice(head);
-      segments = segments.slice(head);
-      head = 0;
-    }
+    queue.shift(count);
   }
 
   /** One batch at a time: resolves to the batch's error, if any. */
@@ -319,16 +305,17 @@ function createLedger(
     record(event) {
       stats.recorded++;
       // The row as the database will store it, serialised once: journaled, then queued as is.
-      const row = JSON.stringify(toUsageRow(event));
+      const line = queue.stage(JSON.stringify(toUsageRow(event)));
       let segment: JournalSegment | undefined;
       try {
-        segment = journal.append(`${row}\n`);
+        segment = journal.append(line.bytes, line.offset, line.length);
         if (journalBroken) journalBroken = false;
       } catch (error) {
         journalFailed(error);
       }
       if (closed) return;
-      enqueue(row, segment);
+      queueing();
+      queue.commit(segment);
       if (running) return;
       if (pending() >= batchSize && failures === 0) pump();
       else arm(interval);
@@ -336,7 +323,7 @@ function createLedger(
 
     accepting() {
       if (journalBroken) return false;
-      const n = events.length - head;
+      const n = queue.length;
       return n === 0 || (n <= maxBacklog && performance.now() - lastProgress <= maxLagMs);
     },
 
