@@ -11,8 +11,8 @@ const INITIAL_BYTES = 64 * 1024;
  * one buffer outside the V8 heap.
  *
  * Why bytes: rows wait up to a flush interval plus a database round trip, long enough for many to
- * outlive two young-generation collections. As strings (JSON.stringify returns a rope of ~10 heap
- * objects for a row) each promoted row was copied into the old generation and collected there
+ * outlive two young-generation collections. As strings (JSON.stringify returns a rope of about ten
+ * string objects for a row) each promoted row was copied into the old generation and collected there
  * later: about a quarter of the gateway's promoted bytes under load, and a backlog during a
  * database outage (up to `maxBacklog` rows) was a heap of small objects for every full GC to
  * walk. Here a row is written once; the journal line is those same bytes, and so is the batch.

@@ -154,8 +154,8 @@ function createLedger(
 
   const pending = () => queue.length;
 
-  /** Bookkeeping before a row joins the queue. */
-  const queueing = () => {
+  /** Called before a row joins the queue: the lag (`maxLagMs`) counts from when it stopped being empty. */
+  const startLagClock = () => {
     if (queue.length === 0) lastProgress = performance.now();
   };
 
@@ -167,7 +167,7 @@ function createLedger(
       );
     }
     for (const row of leftover.rows) {
-      queueing();
+      startLagClock();
       queue.push(row, leftover.segment);
     }
     stats.replayed += leftover.rows.length;
@@ -314,7 +314,7 @@ function createLedger(
         journalFailed(error);
       }
       if (closed) return;
-      queueing();
+      startLagClock();
       queue.commit(segment);
       if (running) return;
       if (pending() >= batchSize && failures === 0) pump();
