@@ -46,6 +46,22 @@ describe('RowQueue', () => {
     expect(() => new RowQueue().commit(undefined)).toThrow(/without a staged row/);
   });
 
+  it('keeps every row in order while batches are stored as new rows arrive (steady load)', () => {
+    const queue = new RowQueue();
+    let next = 0;
+    let stored = 0;
+    for (let flush = 0; flush < 400; flush++) {
+      for (let i = 0; i < 150; i++) queue.push(row(next++, 'y'.repeat(400)), undefined);
+      const count = Math.min(500, queue.length - 20);
+      const batch = JSON.parse(queue.batchJson(count)).map((r: { n: number }) => r.n);
+      expect(batch).toEqual(Array.from({ length: count }, (_, i) => stored + i));
+      queue.shift(count);
+      stored += count;
+    }
+    expect(queue.length).toBe(next - stored);
+    expect(queue.rows(1)).toEqual([row(stored, 'y'.repeat(400))]);
+  });
+
   it('grows past its first buffer and compacts once most rows are stored', () => {
     const queue = new RowQueue();
     const big = 'x'.repeat(300);
@@ -53,7 +69,6 @@ describe('RowQueue', () => {
     const n = 12_000;
     for (let i = 0; i < n; i++) queue.push(row(i, big), segs[i % 2]);
     expect(queue.length).toBe(n);
-    // 9,000 stored: past the compaction threshold (head > 4096 and more than half).
     for (let stored = 0; stored < 9_000; stored += 500) queue.shift(500);
     expect(queue.length).toBe(3_000);
     expect(queue.rows(2)).toEqual([row(9_000, big), row(9_001, big)]);

@@ -113,9 +113,13 @@ export class RowQueue {
       this.#tail = 1;
       // A backlog's buffer (a database outage) is not kept once it has drained.
       if (this.#bytes.length > 16 * INITIAL_BYTES) this.#bytes = Buffer.allocUnsafe(INITIAL_BYTES);
-    } else if (this.#head > 4096 && this.#head * 2 > this.#ends.length) {
-      // Most of the buffer is stored rows: move the rest to the front.
-      const from = this.#startOf(this.#head);
+      return;
+    }
+    // Under steady load the queue never drains between flushes (rows arrive while a batch is
+    // written), so the stored rows' bytes are dropped as soon as they outweigh the rows still
+    // waiting: the buffer stays a few batches big, and each byte is moved at most once on average.
+    const from = this.#startOf(this.#head);
+    if (from - 1 >= this.#tail - from) {
       this.#bytes.copy(this.#bytes, 1, from, this.#tail);
       const shiftBy = from - 1;
       this.#ends = this.#ends.slice(this.#head).map((end) => end - shiftBy);
