@@ -152,8 +152,6 @@ function createLedger(
     pending: 0,
   };
 
-  const pending = () => queue.length;
-
   /** Called before a row joins the queue: the lag (`maxLagMs`) counts from when it stopped being empty. */
   const startLagClock = () => {
     if (queue.length === 0) lastProgress = performance.now();
@@ -239,7 +237,7 @@ function createLedger(
     if (failures === 1 || now - lastFailureLog > LOG_EVERY_MS) {
       lastFailureLog = now;
       logger?.warn(
-        { pending: pending(), failures, err: { message: messageOf(error) } },
+        { pending: queue.length, failures, err: { message: messageOf(error) } },
         'usage ledger: writing to the database failed; events stay in the journal',
       );
     }
@@ -270,11 +268,11 @@ function createLedger(
   /** The background flusher: full batches at once, the rest after the interval; backs off on failure. */
   function pump(): void {
     disarm();
-    if (running || pending() === 0) return;
+    if (running || queue.length === 0) return;
     step().then((error) => {
       if (error !== undefined) arm(Math.min(interval * 2 ** failures, RETRY_MAX_MS));
-      else if (pending() >= batchSize) pump();
-      else if (pending() > 0) arm(interval);
+      else if (queue.length >= batchSize) pump();
+      else if (queue.length > 0) arm(interval);
     });
   }
 
@@ -317,7 +315,7 @@ function createLedger(
       startLagClock();
       queue.commit(segment);
       if (running) return;
-      if (pending() >= batchSize && failures === 0) pump();
+      if (queue.length >= batchSize && failures === 0) pump();
       else arm(interval);
     },
 
@@ -330,7 +328,7 @@ function createLedger(
     async flush() {
       for (;;) {
         while (running) await running;
-        if (pending() === 0) return;
+        if (queue.length === 0) return;
         const error = await step();
         if (error !== undefined) {
           arm(Math.min(interval * 2 ** failures, RETRY_MAX_MS));
@@ -340,7 +338,7 @@ function createLedger(
     },
 
     stats() {
-      return { ...stats, pending: pending() };
+      return { ...stats, pending: queue.length };
     },
 
     async close() {
@@ -352,7 +350,7 @@ function createLedger(
         await this.flush();
       } catch {
         logger?.warn(
-          { pending: pending(), dir: journal.dir },
+          { pending: queue.length, dir: journal.dir },
           'usage ledger closed with events not yet in the database; they stay in the journal for the next start',
         );
       }
