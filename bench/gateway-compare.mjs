@@ -104,6 +104,10 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
                                and the minimal gateway alike, never the mock (default none),
                                e.g. '--max-semi-space-size=64'
   --gateway-node-args ARGS     further node flags for the gateway process only, space-separated
+  --gateway-b-node-args ARGS   also measure a second gateway ("gateway B": the same build on its
+                               own store) with these further node flags, in the same rounds:
+                               gateway ÷ gateway B compares the flags without the drift between
+                               separate runs ('' measures two identical processes, an A/A)
   --gc                         run every proxy with --trace-gc and print its garbage-collection
                                pause time per request (main-thread pauses, from V8's own trace)
   --minimal                    also measure bench/minimal-gateway.mjs (a translating gateway with
@@ -137,6 +141,7 @@ const { values: a } = parseArgs({
     'cpu-prof': { type: 'string' },
     'node-args': { type: 'string', default: '' },
     'gateway-node-args': { type: 'string' },
+    'gateway-b-node-args': { type: 'string' },
     gc: { type: 'boolean', default: false },
     json: { type: 'string' },
     minimal: { type: 'boolean', default: false },
@@ -168,6 +173,13 @@ const nodeFlags = (text) => (text ?? '').split(/\s+/).filter(Boolean);
 // The same V8 flags for every proxy measured, so that a flag never favours one side.
 const PROXY_NODE_ARGS = [...nodeFlags(a['node-args']), ...(a.gc ? ['--trace-gc'] : [])];
 const GATEWAY_NODE_ARGS = [...PROXY_NODE_ARGS, ...nodeFlags(a['gateway-node-args'])];
+const GATEWAY_B = a['gateway-b-node-args'] !== undefined;
+/** Gateway B's flags come on top of the gateway's own. */
+const GATEWAY_B_LABEL = 'throughput-b';
+const gatewayNodeArgs = (label) =>
+  label === GATEWAY_B_LABEL
+    ? [...GATEWAY_NODE_ARGS, ...nodeFlags(a['gateway-b-node-args'])]
+    : [...GATEWAY_NODE_ARGS];
 
 function usageError(message) {
   process.stderr.write(`gateway-compare: ${message}\n${USAGE}\n`);
@@ -486,7 +498,7 @@ async function spawnGateway(serveArgs, env, dir, label) {
   const port = await freePort();
   const logPath = path.join(dir, `gateway-${label}.log`);
   const out = openSync(logPath, 'a');
-  const nodeArgs = [...GATEWAY_NODE_ARGS];
+  const nodeArgs = gatewayNodeArgs(label);
   if (a['cpu-prof']) {
     mkdirSync(a['cpu-prof'], { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(a['cpu-prof'])}`);
@@ -632,7 +644,9 @@ function checkUpstream(stats, clientOk, keys, where) {
       `${where}: the mock saw ${stats.total} requests for ${clientOk} client 2xx (cached or short-circuited?)`,
     );
   const tenantHash = sha256(`Bearer ${keys.tenant}`);
-  const virtualHashes = new Set([sha256(`Bearer ${keys.virtual}`), sha256(keys.virtual)]);
+  const virtualHashes = new Set(
+    [keys.virtual, keys.virtualB].filter(Boolean).flatMap((k) => [sha256(`Bearer ${k}`), sha256(k)]),
+  );
   for (const { sha256: h, count } of stats.keys) {
     if (virtualHashes.has(h)) problems.push(`${where}: ${count} upstream requests carried the VIRTUAL key`);
     else if (h !== tenantHash)
@@ -759,6 +773,8 @@ async function throughputSuite(keys) {
   const gw = await startGateway(mock.url, keys, 'throughput');
   keys.virtual = gw.virtualKey;
   const minimal = a.minimal ? await startMinimalGateway(mock.url, keys) : null;
+  const gwB = GATEWAY_B ? await startGateway(mock.url, keys, GATEWAY_B_LABEL) : null;
+  if (gwB) keys.virtualB = gwB.virtualKey;
   const targets = [
     { name: 'direct', url: mock.url, headers: { authorization: `Bearer ${keys.tenant}` }, pid: null, keys },
     { name: 'bare', url: bare.url, headers: { authorization: `Bearer ${keys.tenant}` }, pid: bare.pid, keys },
@@ -781,8 +797,19 @@ async function throughputSuite(keys) {
       keys,
     });
   }
+  if (gwB) {
+    targets.push({
+      name: 'gatewayB',
+      url: gwB.url,
+      headers: { authorization: `Bearer ${gwB.virtualKey}` },
+      model: gwB.model,
+      pid: gwB.pid,
+      pinStore: gwB.pinStore,
+      keys,
+    });
+  }
   log(
-    `mock ${mock.url} (pid ${mock.pid}), bare proxy ${bare.url} (pid ${bare.pid}), gateway ${gw.url} (pid ${gw.pid})${minimal ? `, minimal gateway ${minimal.url} (pid ${minimal.pid})` : ''}`,
+    `mock ${mock.url} (pid ${mock.pid}), bare proxy ${bare.url} (pid ${bare.pid}), gateway ${gw.url} (pid ${gw.pid})${minimal ? `, minimal gateway ${minimal.url} (pid ${minimal.pid})` : ''}${gwB ? `, gateway B ${gwB.url} (pid ${gwB.pid})` : ''}`,
   );
 
   const out = { load: {}, probe: {} };
@@ -819,6 +846,7 @@ async function throughputSuite(keys) {
         entry.gwOverBare = entry.gateway.rps / entry.bare.rps;
         entry.gwOverDirect = entry.gateway.rps / entry.direct.rps;
         if (minimal) entry.gwOverMinimal = entry.gateway.rps / entry.minimal.rps;
+        if (gwB) entry.gwOverB = entry.gateway.rps / entry.gatewayB.rps;
         rounds.push(entry);
       }
       const m = (f) => r3(median(rounds.map(f)));
@@ -847,6 +875,16 @@ async function throughputSuite(keys) {
               minimalCpuUs: m((e) => e.minimal.cpuUsPerRequest),
               minimalGcUs: m((e) => e.minimal.gcUsPerRequest),
               gwCpuOverMinimalCpu: m((e) => e.gateway.cpuUsPerRequest / e.minimal.cpuUsPerRequest),
+            }
+          : {}),
+        ...(gwB
+          ? {
+              gatewayBRps: m((e) => e.gatewayB.rps),
+              gwOverB: m((e) => e.gwOverB),
+              gatewayBCpuUs: m((e) => e.gatewayB.cpuUsPerRequest),
+              gatewayBGcUs: m((e) => e.gatewayB.gcUsPerRequest),
+              gwCpuOverBCpu: m((e) => e.gateway.cpuUsPerRequest / e.gatewayB.cpuUsPerRequest),
+              gwOverBRounds: rounds.map((e) => r3(e.gwOverB)),
             }
           : {}),
         rounds: rounds.map((e) => ({
@@ -881,10 +919,13 @@ async function throughputSuite(keys) {
               addedVsMinimalMs: r3(p.gateway.totalP50 - p.minimal.totalP50),
             }
           : {}),
+        ...(gwB
+          ? { gatewayBTotalP50: r3(p.gatewayB.totalP50), gatewayBTtfbP50: r3(p.gatewayB.ttfbP50) }
+          : {}),
       };
     }
   }
-  await Promise.all([gw.stop(), stop(bare.child), stop(mock.child), stop(minimal?.child)]);
+  await Promise.all([gw.stop(), gwB?.stop(), stop(bare.child), stop(mock.child), stop(minimal?.child)]);
   return out;
 }
 
@@ -1187,7 +1228,7 @@ function printReport(report) {
         `  GC pause per request (µs, main thread, --trace-gc): ${Object.values(t.load)
           .map(
             (x) =>
-              `${x.mode}@${x.connections} bare ${f(x.bareGcUs, 1)}, gateway ${f(x.gatewayGcUs, 1)}${x.minimalGcUs != null ? `, minimal ${f(x.minimalGcUs, 1)}` : ''}`,
+              `${x.mode}@${x.connections} bare ${f(x.bareGcUs, 1)}, gateway ${f(x.gatewayGcUs, 1)}${x.minimalGcUs != null ? `, minimal ${f(x.minimalGcUs, 1)}` : ''}${x.gatewayBGcUs != null ? `, gateway B ${f(x.gatewayBGcUs, 1)}` : ''}`,
           )
           .join('; ')}`,
       );
@@ -1206,6 +1247,23 @@ function printReport(report) {
         if (p.minimalTotalP50 == null) continue;
         lines.push(
           `    ${mode} unloaded total: minimal ${f(p.minimalTotalP50, 3)} ms → gateway added vs minimal +${f(p.addedVsMinimalMs, 3)} ms`,
+        );
+      }
+    }
+    const withB = Object.values(t.load).filter((x) => x.gatewayBRps != null);
+    if (withB.length) {
+      lines.push(
+        `  gateway B (the same build, its own store, further node flags: ${a['gateway-b-node-args'] || '(none: an A/A)'}), same rounds:`,
+      );
+      for (const x of withB) {
+        lines.push(
+          `    ${x.mode}@${x.connections}: ${f(x.gatewayBRps)} rps, ${f(x.gatewayBCpuUs)} µs/req (gateway ${f(x.gatewayCpuUs)}); gateway ÷ gateway B: throughput ${f(x.gwOverB, 3)} [${x.gwOverBRounds.map((v) => f(v, 3)).join(', ')}], CPU per request ${f(x.gwCpuOverBCpu, 2)}×`,
+        );
+      }
+      for (const [mode, p] of Object.entries(t.probe)) {
+        if (p.gatewayBTotalP50 == null) continue;
+        lines.push(
+          `    ${mode} unloaded: gateway B total ${f(p.gatewayBTotalP50, 3)} ms, first event ${f(p.gatewayBTtfbP50, 3)} ms (gateway ${f(p.gatewayTotalP50, 3)} / ${f(p.gatewayTtfbP50, 3)} ms)`,
         );
       }
     }
@@ -1258,6 +1316,7 @@ async function main() {
       logLevel: a['log-level'],
       proxyNodeArgs: PROXY_NODE_ARGS,
       gatewayNodeArgs: a['gateway-node-args'] ?? '',
+      gatewayBNodeArgs: a['gateway-b-node-args'] ?? null,
     },
   };
   // A throwaway key: it only ever travels over loopback to the mock.
@@ -1278,10 +1337,11 @@ async function main() {
 }
 
 // Hard bound on the whole run, whatever happens.
+const LOADED_TARGETS = 3 + (a.minimal ? 1 : 0) + (GATEWAY_B ? 1 : 0);
 const budgetS =
   (SUITES.includes('throughput')
-    ? MODES.length * CONNECTIONS.length * ROUNDS * 3 * (WARMUP + DURATION + 2) +
-      MODES.length * 3 * (JIT_WARMUP + 2) +
+    ? MODES.length * CONNECTIONS.length * ROUNDS * LOADED_TARGETS * (WARMUP + DURATION + 2) +
+      MODES.length * LOADED_TARGETS * (JIT_WARMUP + 2) +
       60
     : 0) +
   (SUITES.includes('rss') ? 3 * ((CHUNK_DELAY * (STREAM_CHUNKS + 4)) / 1000 + 40) : 0) +
