@@ -3,7 +3,9 @@
 // the request body parsed, a new upstream body built and sent over an undici pool with one fixed
 // provider key; the answer parsed and a new chat completion built and serialised (a stream: each
 // SSE event parsed and re-encoded, everything decoded from one upstream read written at once).
-// No auth store, key resolution, vault, limits, budgets, metering, logging or validation.
+// No auth store, key resolution, vault, limits, budgets, metering, logging or validation, and, like
+// bench/bare-proxy.mjs, no abort of the upstream call when the client leaves (on Node 20 an
+// AbortController per request costs a proxy 10-30 % of its CPU; bench/README.md, machine M).
 //
 //   node bench/minimal-gateway.mjs --upstream http://127.0.0.1:8090 --client-key K --provider-key P
 //
@@ -53,16 +55,11 @@ app.post('/v1/chat/completions', async (request, reply) => {
   if (stream) upstreamBody.stream = true;
   if (body.stream_options) upstreamBody.stream_options = body.stream_options;
 
-  const ac = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) ac.abort();
-  });
   const res = await pool.request({
     method: 'POST',
     path: '/v1/chat/completions',
     headers: { 'content-type': 'application/json', authorization: PROVIDER },
     body: JSON.stringify(upstreamBody),
-    signal: ac.signal,
   });
   if (res.statusCode !== 200) {
     await res.body.dump();
