@@ -108,6 +108,9 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
                                own store) with these further node flags, in the same rounds:
                                gateway ÷ gateway B compares the flags without the drift between
                                separate runs ('' measures two identical processes, an A/A)
+  --gateway-b-main FILE        gateway B runs this build's cli/main.js instead (e.g. a copy of
+                               packages/gateway/dist made before a change, with its node_modules
+                               resolvable from there): an A/B of two builds in the same rounds
   --gc                         run every proxy with --trace-gc and print its garbage-collection
                                pause time per request (main-thread pauses, from V8's own trace)
   --minimal                    also measure bench/minimal-gateway.mjs (a translating gateway with
@@ -142,6 +145,7 @@ const { values: a } = parseArgs({
     'node-args': { type: 'string', default: '' },
     'gateway-node-args': { type: 'string' },
     'gateway-b-node-args': { type: 'string' },
+    'gateway-b-main': { type: 'string' },
     gc: { type: 'boolean', default: false },
     json: { type: 'string' },
     minimal: { type: 'boolean', default: false },
@@ -173,8 +177,9 @@ const nodeFlags = (text) => (text ?? '').split(/\s+/).filter(Boolean);
 // The same V8 flags for every proxy measured, so that a flag never favours one side.
 const PROXY_NODE_ARGS = [...nodeFlags(a['node-args']), ...(a.gc ? ['--trace-gc'] : [])];
 const GATEWAY_NODE_ARGS = [...PROXY_NODE_ARGS, ...nodeFlags(a['gateway-node-args'])];
-const GATEWAY_B = a['gateway-b-node-args'] !== undefined;
-/** Gateway B's flags come on top of the gateway's own. */
+const GATEWAY_B = a['gateway-b-node-args'] !== undefined || a['gateway-b-main'] !== undefined;
+const GATEWAY_B_MAIN = a['gateway-b-main'] ? path.resolve(a['gateway-b-main']) : GATEWAY_MAIN;
+/** Gateway B's flags come on top of the gateway's own; it may run another build. */
 const GATEWAY_B_LABEL = 'throughput-b';
 const gatewayNodeArgs = (label) =>
   label === GATEWAY_B_LABEL
@@ -198,6 +203,7 @@ if (!existsSync(GATEWAY_MAIN) || !existsSync(VIRTUAL_KEY_MODULE)) {
   process.stderr.write(`gateway-compare: ${GATEWAY_MAIN} not found: run \`npm run build\` first\n`);
   process.exit(2);
 }
+if (!existsSync(GATEWAY_B_MAIN)) usageError(`--gateway-b-main: ${GATEWAY_B_MAIN} not found`);
 
 // ---------------------------------------------------------------------------------------------
 // Processes, pinning, /proc
@@ -503,7 +509,8 @@ async function spawnGateway(serveArgs, env, dir, label) {
     mkdirSync(a['cpu-prof'], { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(a['cpu-prof'])}`);
   }
-  const args = [...nodeArgs, GATEWAY_MAIN, 'serve', ...serveArgs, '--port', String(port)];
+  const main = label === GATEWAY_B_LABEL ? GATEWAY_B_MAIN : GATEWAY_MAIN;
+  const args = [...nodeArgs, main, 'serve', ...serveArgs, '--port', String(port)];
   const cmd =
     TASKSET && a['server-cpus']
       ? ['taskset', ['-c', a['server-cpus'], process.execPath, ...args]]
@@ -1253,7 +1260,7 @@ function printReport(report) {
     const withB = Object.values(t.load).filter((x) => x.gatewayBRps != null);
     if (withB.length) {
       lines.push(
-        `  gateway B (the same build, its own store, further node flags: ${a['gateway-b-node-args'] || '(none: an A/A)'}), same rounds:`,
+        `  gateway B (${a['gateway-b-main'] ? `build ${GATEWAY_B_MAIN}` : 'the same build'}, its own store, further node flags: ${a['gateway-b-node-args'] || '(none)'}), same rounds:`,
       );
       for (const x of withB) {
         lines.push(
@@ -1317,6 +1324,7 @@ async function main() {
       proxyNodeArgs: PROXY_NODE_ARGS,
       gatewayNodeArgs: a['gateway-node-args'] ?? '',
       gatewayBNodeArgs: a['gateway-b-node-args'] ?? null,
+      gatewayBMain: a['gateway-b-main'] ?? null,
     },
   };
   // A throwaway key: it only ever travels over loopback to the mock.
