@@ -179,8 +179,8 @@ const PROXY_NODE_ARGS = [...nodeFlags(a['node-args']), ...(a.gc ? ['--trace-gc']
 const GATEWAY_NODE_ARGS = [...PROXY_NODE_ARGS, ...nodeFlags(a['gateway-node-args'])];
 const GATEWAY_B = a['gateway-b-node-args'] !== undefined || a['gateway-b-main'] !== undefined;
 const GATEWAY_B_MAIN = a['gateway-b-main'] ? path.resolve(a['gateway-b-main']) : GATEWAY_MAIN;
-/** Gateway B's flags come on top of the gateway's own; it may run another build. */
 const GATEWAY_B_LABEL = 'throughput-b';
+/** Gateway B's flags come on top of the gateway's own (and it may run another build). */
 const gatewayNodeArgs = (label) =>
   label === GATEWAY_B_LABEL
     ? [...GATEWAY_NODE_ARGS, ...nodeFlags(a['gateway-b-node-args'])]
