@@ -64,6 +64,10 @@ const server = http.createServer((req, res) => {
       body.pipe(res);
     })
     .catch(() => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       res.writeHead(502, { 'content-type': 'text/plain' });
       res.end('upstream unreachable');
     });
