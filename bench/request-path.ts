@@ -21,12 +21,14 @@
  * - stream relay: a streamed call (the gateway benchmark mock's 20-chunk stream, in one body
  *   chunk) through core's SSE parser and OpenAI reader, metering and the ledger, each event
  *   encoded again as an OpenAI chunk — the per-event work of a stream, without the socket;
- * - whole request: the gateway's HTTP routes through Fastify's `inject` (no socket) with that
- *   transport — everything the server does per request except the network;
- * - the two baselines for it, a fixed chat completion answered through `inject`: by a plain
- *   Fastify app (what `inject` itself and Fastify cost), and by a route added to the gateway's own
- *   app (its hooks, parser, request ids, headers and access log). Whole request − gateway server
- *   = the chat route's own work; gateway server − plain Fastify = the server layer's.
+ * - whole request: the gateway server's own request handler (its `/v1` router) driven by
+ *   light-my-request (no socket) with that transport — everything the server does per request
+ *   except the network;
+ * - the two baselines for it, a fixed chat completion injected the same way: into a plain
+ *   Fastify app (what injection itself and Fastify cost), and into a route added to the gateway's
+ *   Fastify app behind the same handler (the router's miss, Fastify's hooks, parser, request ids,
+ *   headers and access log). Whole request − plain Fastify ≈ the chat request's own work and the
+ *   `/v1` router's.
  *
  * This is a profiling aid, not a target: the figures to quote are `bench/gateway-compare.mjs`'s.
  * `--cpu-prof file` writes a CPU profile of the whole-request stage (`--cpu-prof-stage stream`:
@@ -40,7 +42,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Transport, TransportRequest, TransportResponse } from '@keyhold/core';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
+import { type DispatchFunc, inject } from 'light-my-request';
 import pg from 'pg';
 import { createAdminApi } from '../packages/gateway/src/admin/index.js';
 import { authenticate } from '../packages/gateway/src/auth/authenticate.js';
@@ -239,9 +242,12 @@ async function main() {
     const body = JSON.stringify({ model, messages, max_tokens: 64, temperature: 0 });
     const headers = { authorization: `Bearer ${virtualKey}`, 'content-type': 'application/json' };
 
-    /** One chat request with the bench body through `inject` at `url`; anything but 200 throws. */
-    const injected = (app: FastifyInstance, url: string) => async () => {
-      const res = await app.inject({ method: 'POST', url, payload: body, headers });
+    // The server's own handler: the `/v1` router first, Fastify for what it leaves.
+    const gatewayHandler = gateway.app.server.listeners('request')[0] as DispatchFunc;
+    const plainHandler = plainFastify.routing as DispatchFunc;
+    /** One chat request with the bench body injected at `url`; anything but 200 throws. */
+    const injected = (handler: DispatchFunc, url: string) => async () => {
+      const res = await inject(handler, { method: 'POST', url, payload: body, headers });
       if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
     };
 
@@ -292,9 +298,9 @@ async function main() {
           if (!text.endsWith('data: [DONE]\n\n')) throw new Error('stream relay: no [DONE]');
         },
       },
-      { name: 'inject: plain Fastify, fixed answer', run: injected(plainFastify, '/bench/fixed') },
-      { name: 'inject: gateway server, fixed answer', run: injected(gateway.app, '/bench/fixed') },
-      { name: 'whole request (inject)', run: injected(gateway.app, '/v1/chat/completions') },
+      { name: 'inject: plain Fastify, fixed answer', run: injected(plainHandler, '/bench/fixed') },
+      { name: 'inject: gateway server, fixed answer', run: injected(gatewayHandler, '/bench/fixed') },
+      { name: 'whole request (inject)', run: injected(gatewayHandler, '/v1/chat/completions') },
     ];
 
     console.log(

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateVirtualKey } from '../src/index.js';
 import { type Harness, startGateway, virtualKey } from './support/gateway-harness.js';
@@ -191,6 +192,102 @@ describe('bad input on /v1/messages: Anthropic’s error shape', () => {
     expect(big.status).toBe(413);
     expect(big.json.error.type).toBe('request_too_large');
     await stillServes();
+  });
+});
+
+describe('the request body as the API routes read it', () => {
+  it('a JSON body sent as text/plain is 400 invalid_body', async () => {
+    const res = await post('/v1/chat/completions', JSON.stringify(CHAT), { 'content-type': 'text/plain' });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe('invalid_body');
+    expect(validateOpenAI('ErrorResponse', res.json)).toEqual([]);
+  });
+
+  it('any other media type is 415, in each surface’s own error shape', async () => {
+    const openai = await post('/v1/chat/completions', JSON.stringify(CHAT), {
+      'content-type': 'application/xml',
+    });
+    expect(openai.status).toBe(415);
+    expect(openai.json.error.code).toBe('unsupported_media_type');
+    expect(validateOpenAI('ErrorResponse', openai.json)).toEqual([]);
+    expect(openai.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{24}$/);
+    const anthropic = await post('/v1/messages', '{}', {
+      authorization: '',
+      'x-api-key': vk.key,
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(anthropic.status).toBe(415);
+    expect(anthropic.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    await stillServes();
+  });
+
+  it('a request without a body is 400 invalid_body', async () => {
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${vk.key}` },
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_body');
+  });
+
+  it('an empty JSON body is 400 invalid_json', async () => {
+    const res = await post('/v1/chat/completions', '');
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe('invalid_json');
+  });
+
+  it('a chunked body over the limit is 413 and the connection is closed', async () => {
+    // No content-length to refuse up front: the limit is counted while reading.
+    const answer = await new Promise<{ status: number; connection: string | undefined; body: string }>(
+      (resolve, reject) => {
+        const req = httpRequest(
+          `${h.url}/v1/chat/completions`,
+          {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${vk.key}`,
+              'content-type': 'application/json',
+              'transfer-encoding': 'chunked',
+            },
+          },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => {
+              body += c;
+            });
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }),
+            );
+          },
+        );
+        // The server may close while the rest is still being written: only the answer counts.
+        req.on('error', (error) => (req.writableEnded ? undefined : reject(error)));
+        const head = `{"model":"demo","messages":[{"role":"user","content":"`;
+        req.write(head);
+        const piece = 'x'.repeat(256 * 1024);
+        for (let sent = 0; sent <= 5 * 1024 * 1024; sent += piece.length) req.write(piece);
+        req.end('"}]}');
+      },
+    );
+    expect(answer.status).toBe(413);
+    expect(answer.connection).toBe('close');
+    expect(JSON.parse(answer.body).error.code).toBe('request_too_large');
+    await stillServes();
+  });
+
+  it('a trailing slash and a query string reach the same route', async () => {
+    const res = await post('/v1/chat/completions/?trace=1', JSON.stringify(CHAT));
+    expect(res.status).toBe(200);
+    expect(res.json.choices[0].message.content).toBe('You said: ping');
+  });
+
+  it('another method on an API path is a 404 in OpenAI’s shape', async () => {
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      headers: { authorization: `Bearer ${vk.key}` },
+    });
+    expect(res.status).toBe(404);
+    expect(validateOpenAI('ErrorResponse', await res.json())).toEqual([]);
   });
 });
 

@@ -1,34 +1,19 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { AbortSource } from '@keyhold/core';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthResult, authenticate, type Caller, presentedKey } from '../auth/authenticate.js';
 import { type Awaitable, type Directory, whenReady } from '../routing/directory.js';
-import type { RequestTiming } from '../routing/provider-caller.js';
 import { type Outcome, problem } from './problem.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    timing: RequestTiming;
-    /** Set once a streamed response logged its own access line (`streamResponse`). */
-    streamed: boolean;
-  }
-}
-
-/** Milliseconds spent inside the gateway so far, upstream waits excluded, as header text. */
-export function overheadOf(request: FastifyRequest): string {
-  const { started, upstreamMs } = request.timing;
-  return Math.max(0, performance.now() - started - upstreamMs).toFixed(3);
-}
 
 /**
  * Authenticates the request's virtual key (`x-api-key` too on the Anthropic surface); at once,
  * without a promise, when the directory cache holds the key.
  */
 export function authenticateRequest(
-  request: FastifyRequest,
+  headers: IncomingHttpHeaders,
   directory: Directory,
   allowXApiKey: boolean,
 ): Awaitable<Outcome<Caller>> {
-  return whenReady(authenticate(directory, presentedKey(request.headers, allowXApiKey)), toOutcome);
+  return whenReady(authenticate(directory, presentedKey(headers, allowXApiKey)), toOutcome);
 }
 
 function toOutcome(result: AuthResult): Outcome<Caller> {
@@ -39,8 +24,8 @@ function toOutcome(result: AuthResult): Outcome<Caller> {
 const MAX_PROVIDER_KEY_LENGTH = 4096;
 
 /** The `X-Provider-API-Key` header, checked for shape (never echoed). */
-export function headerKeyOf(request: FastifyRequest): Outcome<string | undefined> {
-  const value = request.headers['x-provider-api-key'];
+export function headerKeyOf(headers: IncomingHttpHeaders): Outcome<string | undefined> {
+  const value = headers['x-provider-api-key'];
   if (value === undefined) return { ok: true, value: undefined };
   if (
     typeof value !== 'string' ||
@@ -61,9 +46,8 @@ export function headerKeyOf(request: FastifyRequest): Outcome<string | undefined
  * upstream request is cancelled too. Core's cheap `AbortSource`, not an `AbortController`: one is
  * made per request, and a Node 20 `AbortSignal` costs microseconds to make (transport/abort.ts in core).
  */
-export function abortOnClose(reply: FastifyReply): AbortSource {
+export function abortOnClose(res: ServerResponse): AbortSource {
   const controller = new AbortSource();
-  const res = reply.raw;
   const onClose = () => {
     if (!res.writableFinished) controller.abort();
   };

@@ -1,4 +1,3 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth/authenticate.js';
 import { applyTenantPolicy } from '../routing/apply-tenant-policy.js';
 import { type Awaitable, whenReady } from '../routing/directory.js';
@@ -12,35 +11,33 @@ import { parseEmbeddingsRequest } from '../surfaces/openai/parse-embeddings-requ
 import { toChatCompletion } from '../surfaces/openai/to-chat-completion.js';
 import { toEmbeddingsResponse } from '../surfaces/openai/to-embeddings-response.js';
 import { toModelList } from '../surfaces/openai/to-model-list.js';
+import type { ApiRoute } from './api-router.js';
+import type { Exchange } from './exchange.js';
 import { abortOnClose, authenticateRequest, headerKeyOf } from './gateway-request.js';
-import { type Problem, problem, problemFromError } from './problem.js';
+import { problem, problemFromError } from './problem.js';
 import { responseIdOf } from './request-id.js';
 import type { RouteDeps } from './route-deps.js';
 import { streamResponse } from './stream-response.js';
-import { sendProblem } from './surface.js';
-
-const refuse = (reply: FastifyReply, p: Problem) => sendProblem(reply, 'openai', p);
 
 /** The OpenAI-compatible API: chat completions, embeddings, model listing. */
-export function registerOpenAIRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function openAIRoutes(deps: RouteDeps): ApiRoute[] {
   // The steps below answer at once when the caches are warm; `x instanceof Promise ? await x : x`
   // takes a microtask only for a step that has to wait (a cold cache, a Redis round trip).
 
   /** Key resolution shared by chat and embeddings; sends the refusal itself. */
   function begin(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    exchange: Exchange,
     model: string | undefined,
     operation: 'chat' | 'embedding',
     caller: Caller,
   ): Awaitable<PreparedCall | undefined> {
-    const headerKey = headerKeyOf(request);
+    const headerKey = headerKeyOf(exchange.headers);
     if (!headerKey.ok) {
-      refuse(reply, headerKey.problem);
+      exchange.refuse(headerKey.problem);
       return undefined;
     }
     const prepared = deps.caller.prepare({
-      requestId: request.id,
+      requestId: exchange.id,
       caller,
       model,
       operation,
@@ -48,112 +45,112 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: RouteDeps): voi
     });
     return whenReady(prepared, (outcome) => {
       if (!outcome.ok) {
-        refuse(reply, outcome.problem);
+        exchange.refuse(outcome.problem);
         return undefined;
       }
-      reply.header('x-keyhold-key-source', outcome.value.keySource);
+      exchange.header('x-keyhold-key-source', outcome.value.keySource);
       return outcome.value;
     });
   }
 
   /** Authenticates and checks the body is an object without upstream overrides. */
-  function gate(request: FastifyRequest, reply: FastifyReply): Awaitable<Caller | undefined> {
-    return whenReady(authenticateRequest(request, deps.directory, false), (auth) => {
+  function gate(exchange: Exchange): Awaitable<Caller | undefined> {
+    return whenReady(authenticateRequest(exchange.headers, deps.directory, false), (auth) => {
       if (!auth.ok) {
-        refuse(reply, auth.problem);
+        exchange.refuse(auth.problem);
         return undefined;
       }
-      return checkBody(request, reply) ? auth.value : undefined;
+      return checkBody(exchange) ? auth.value : undefined;
     });
   }
 
   /** The body is an object and names no upstream override; else the refusal is sent. */
-  function checkBody(request: FastifyRequest, reply: FastifyReply): boolean {
-    const body = request.body;
+  function checkBody(exchange: Exchange): boolean {
+    const body = exchange.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      refuse(reply, problem(400, 'invalid_body', 'The request body must be a JSON object'));
+      exchange.refuse(problem(400, 'invalid_body', 'The request body must be a JSON object'));
       return false;
     }
     const override = rejectUpstreamOverrides(body as Record<string, unknown>);
     if (override) {
-      refuse(reply, override);
+      exchange.refuse(override);
       return false;
     }
     return true;
   }
 
-  app.post('/v1/chat/completions', async (request, reply) => {
-    const gated = gate(request, reply);
+  async function chat(exchange: Exchange): Promise<void> {
+    const gated = gate(exchange);
     const caller = gated instanceof Promise ? await gated : gated;
-    if (!caller) return reply;
-    const parsed = parseChatRequest(request.body);
-    if (!parsed.ok) return refuse(reply, problem(400, 'invalid_request', parsed.message, parsed.param));
-    const begun = begin(request, reply, parsed.value.model, 'chat', caller);
+    if (!caller) return;
+    const parsed = parseChatRequest(exchange.body);
+    if (!parsed.ok) return exchange.refuse(problem(400, 'invalid_request', parsed.message, parsed.param));
+    const begun = begin(exchange, parsed.value.model, 'chat', caller);
     const prepared = begun instanceof Promise ? await begun : begun;
-    if (!prepared) return reply;
+    if (!prepared) return;
 
     const input = applyTenantPolicy(parsed.value.input, caller.tenant.settings);
     const admission = deps.caller.admit(prepared, input);
     const admitted = admission instanceof Promise ? await admission : admission;
-    if (!admitted.ok) return refuse(reply, admitted.problem);
+    if (!admitted.ok) return exchange.refuse(admitted.problem);
     const call = admitted.value;
-    reply.headers(call.admission.headers);
-    const controller = abortOnClose(reply);
+    exchange.setHeaders(call.admission.headers);
+    const controller = abortOnClose(exchange.res);
     const ctx = {
-      id: `chatcmpl-${responseIdOf(request.id)}`,
+      id: `chatcmpl-${responseIdOf(exchange.id)}`,
       model: call.route.requested,
       created: Math.floor(Date.now() / 1000),
     };
     if (!parsed.value.stream) {
       try {
-        const result = await deps.caller.generate(call, input, controller.signal, request.timing);
-        return reply.send(toChatCompletion(result, ctx));
+        const result = await deps.caller.generate(call, input, controller.signal, exchange.timing);
+        return exchange.send(200, toChatCompletion(result, ctx));
       } catch (error) {
-        return refuse(reply, problemFromError(error));
+        return exchange.refuse(problemFromError(error));
       }
     }
     const encoder = createChatChunkEncoder(ctx, parsed.value.includeUsage);
     return streamResponse({
-      request,
-      reply,
-      surface: 'openai',
+      exchange,
       controller,
-      access: deps.access,
-      events: deps.caller.stream(call, input, controller.signal, request.timing),
+      events: deps.caller.stream(call, input, controller.signal, exchange.timing),
       encoder: {
         encode: (event) => encoder.encode(event),
         end: () => encoder.end(),
         error: (p) => encoder.error(p.status, p.code, p.message),
       },
     });
-  });
+  }
 
-  app.post('/v1/embeddings', async (request, reply) => {
-    const gated = gate(request, reply);
+  async function embeddings(exchange: Exchange): Promise<void> {
+    const gated = gate(exchange);
     const caller = gated instanceof Promise ? await gated : gated;
-    if (!caller) return reply;
-    const parsed = parseEmbeddingsRequest(request.body);
-    if (!parsed.ok) return refuse(reply, problem(400, 'invalid_request', parsed.message, parsed.param));
-    const begun = begin(request, reply, parsed.value.model, 'embedding', caller);
+    if (!caller) return;
+    const parsed = parseEmbeddingsRequest(exchange.body);
+    if (!parsed.ok) return exchange.refuse(problem(400, 'invalid_request', parsed.message, parsed.param));
+    const begun = begin(exchange, parsed.value.model, 'embedding', caller);
     const prepared = begun instanceof Promise ? await begun : begun;
-    if (!prepared) return reply;
+    if (!prepared) return;
     const admission = deps.caller.admit(prepared, parsed.value.input);
     const admitted = admission instanceof Promise ? await admission : admission;
-    if (!admitted.ok) return refuse(reply, admitted.problem);
+    if (!admitted.ok) return exchange.refuse(admitted.problem);
     const call = admitted.value;
-    reply.headers(call.admission.headers);
-    const controller = abortOnClose(reply);
+    exchange.setHeaders(call.admission.headers);
+    const controller = abortOnClose(exchange.res);
     try {
-      const result = await deps.caller.embed(call, parsed.value.input, controller.signal, request.timing);
-      return reply.send(toEmbeddingsResponse(result, call.route.requested, parsed.value.encodingFormat));
+      const result = await deps.caller.embed(call, parsed.value.input, controller.signal, exchange.timing);
+      return exchange.send(
+        200,
+        toEmbeddingsResponse(result, call.route.requested, parsed.value.encodingFormat),
+      );
     } catch (error) {
-      return refuse(reply, problemFromError(error));
+      return exchange.refuse(problemFromError(error));
     }
-  });
+  }
 
-  app.get('/v1/models', async (request, reply) => {
-    const auth = await authenticateRequest(request, deps.directory, true);
-    if (!auth.ok) return refuse(reply, auth.problem);
+  async function listModels(exchange: Exchange): Promise<void> {
+    const auth = await authenticateRequest(exchange.headers, deps.directory, true);
+    if (!auth.ok) return exchange.refuse(auth.problem);
     const caller = auth.value;
     const usable = new Map<string, boolean>();
     const providerUsable = async (provider: string) => {
@@ -182,6 +179,12 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: RouteDeps): voi
     };
     for (const [alias, target] of Object.entries(deps.catalogue.aliases)) await consider(alias, target);
     for (const id of deps.catalogue.list) await consider(id, id);
-    return reply.send(toModelList(models, 1_700_000_000));
-  });
+    return exchange.send(200, toModelList(models, 1_700_000_000));
+  }
+
+  return [
+    { method: 'POST', path: '/v1/chat/completions', surface: 'openai', handle: chat },
+    { method: 'POST', path: '/v1/embeddings', surface: 'openai', handle: embeddings },
+    { method: 'GET', path: '/v1/models', surface: 'openai', handle: listModels },
+  ];
 }

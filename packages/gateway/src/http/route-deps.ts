@@ -1,13 +1,10 @@
 import type { Directory } from '../routing/directory.js';
 import type { ModelCatalogue } from '../routing/model-catalogue.js';
 import type { ProviderCaller } from '../routing/provider-caller.js';
-import type { AccessLog } from './access-log.js';
 
 /** What the API routes need; built once by `createGateway`. */
 export interface RouteDeps {
   directory: Directory;
   catalogue: ModelCatalogue;
   caller: ProviderCaller;
-  /** The access log line of each finished request (built by `buildServer`). */
-  access: AccessLog;
 }

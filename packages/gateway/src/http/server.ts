@@ -1,24 +1,33 @@
+import { createServer } from 'node:http';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyRequest,
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
 import { createAccessLog, pathOf } from './access-log.js';
-import { registerAnthropicRoutes } from './anthropic-routes.js';
-import { overheadOf } from './gateway-request.js';
+import { anthropicRoutes } from './anthropic-routes.js';
+import { createApiRouter } from './api-router.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-body-parser.js';
 import { LazyChildLogger } from './logger.js';
-import { registerOpenAIRoutes } from './openai-routes.js';
+import { openAIRoutes } from './openai-routes.js';
 import { problem, problemFromError } from './problem.js';
 import { clientRequestIdOf, requestIdOf } from './request-id.js';
 import type { RouteDeps } from './route-deps.js';
 import { sendProblem, surfaceOf } from './surface.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** When the request arrived (`performance.now()`), for the overhead header. */
+    started: number;
+  }
+}
+
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 
-export interface ServerOptions extends Omit<RouteDeps, 'access'> {
+export interface ServerOptions extends RouteDeps {
   logger: Logger;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
   bodyLimit?: number;
@@ -30,14 +39,43 @@ export interface ServerOptions extends Omit<RouteDeps, 'access'> {
 }
 
 /**
- * Builds the Fastify server: JSON parsing that refuses prototype-poisoning keys and over-deep
- * nesting, a body limit, a request id on every response and log line, the overhead header,
- * health endpoints and the API routes. Every error leaves in the client API's own shape.
+ * Builds the server. The client API (`/v1/…`) is answered by `createApiRouter` on node's own
+ * request and response; everything else (health, the admin API, unknown routes, and every
+ * request once the server closes) by Fastify. Both refuse prototype-poisoning keys and over-deep
+ * JSON, enforce the body limit, put a request id on every response and log line and send the
+ * overhead header; every error leaves in the client API's own shape.
  */
 export function buildServer(options: ServerOptions): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const access = createAccessLog(options.logger);
+  let closing = false;
+  const api = createApiRouter({
+    routes: [...openAIRoutes(options), ...anthropicRoutes(options)],
+    access,
+    logger: options.logger,
+    bodyLimit,
+    isClosing: () => closing,
+  });
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyLimit,
+    // Fastify's own server setup (timeouts) applied to a server whose handler asks the API
+    // router first.
+    serverFactory: (handler, serverOptions) => {
+      const server = createServer((req, res) => {
+        if (!api(req, res)) handler(req, res);
+      });
+      // Fastify has filled in its defaults by now (72 s keep-alive, no request timeout).
+      const timeouts = serverOptions as {
+        keepAliveTimeout: number;
+        requestTimeout: number;
+        connectionTimeout: number;
+      };
+      server.keepAliveTimeout = timeouts.keepAliveTimeout;
+      server.requestTimeout = timeouts.requestTimeout;
+      server.setTimeout(timeouts.connectionTimeout);
+      return server;
+    },
     genReqId: requestIdOf,
     // Keep-alive connections that are idle are closed on shutdown; busy ones are drained.
     forceCloseConnections: 'idle',
@@ -50,8 +88,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       new LazyChildLogger(logger, bindings, childOptions),
   });
 
-  app.decorateRequest('timing', null as never);
-  app.decorateRequest('streamed', false);
+  app.decorateRequest('started', 0);
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
 
   // Fastify's own JSON parser already refuses `__proto__` and `constructor.prototype` keys
   // (secure-json-parse, "error" mode → 400); the depth check comes first.
@@ -69,7 +110,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   app.addHook('onRequest', (request, reply, done) => {
-    request.timing = { started: performance.now(), upstreamMs: 0 };
+    request.started = performance.now();
     reply.header('x-request-id', request.id);
     const clientId = clientRequestIdOf(request.raw);
     if (clientId !== undefined) reply.header('x-client-request-id', clientId);
@@ -81,10 +122,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     done(null, payload);
   });
 
-  const access = createAccessLog(options.logger);
   app.addHook('onResponse', (request, reply, done) => {
-    // A stream wrote its own line, with how it ended.
-    if (request.streamed) return done();
     access({
       reqId: request.id,
       method: request.method,
@@ -143,9 +181,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.get('/readyz', async (_request, reply) =>
     options.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'not_ready' }),
   );
-
-  const deps: RouteDeps = { ...options, access };
-  registerOpenAIRoutes(app, deps);
-  registerAnthropicRoutes(app, deps);
   return app;
+}
+
+/** Milliseconds spent inside the gateway on a Fastify route, as header text. */
+function overheadOf(request: FastifyRequest): string {
+  return Math.max(0, performance.now() - request.started).toFixed(3);
 }

@@ -1,11 +1,7 @@
 import type { AbortSource, StreamEvent } from '@keyhold/core';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type AccessLog, pathOf } from './access-log.js';
-import { overheadOf } from './gateway-request.js';
+import type { Exchange } from './exchange.js';
 import { type Problem, problemFromError } from './problem.js';
-import { clientRequestIdOf } from './request-id.js';
 import { writeChunk } from './sse-writer.js';
-import { type Surface, sendProblem } from './surface.js';
 
 export interface StreamEncoder {
   encode(event: StreamEvent): string;
@@ -24,37 +20,30 @@ export interface StreamEncoder {
  * response whose usage could still be lost.
  */
 export async function streamResponse(input: {
-  request: FastifyRequest;
-  reply: FastifyReply;
-  surface: Surface;
+  exchange: Exchange;
   /** The events in batches, as they arrived together upstream; each batch leaves in one write. */
   events: AsyncIterable<readonly StreamEvent[]>;
   encoder: StreamEncoder;
   controller: AbortSource;
-  access: AccessLog;
-}): Promise<FastifyReply> {
-  const { request, reply, surface, encoder, controller } = input;
+}): Promise<void> {
+  const { exchange, encoder, controller } = input;
   const iterator = input.events[Symbol.asyncIterator]();
   let next: IteratorResult<readonly StreamEvent[]>;
   try {
     next = await iterator.next();
   } catch (error) {
     await iterator.return?.(undefined);
-    return sendProblem(reply, surface, problemFromError(error));
+    exchange.refuse(problemFromError(error));
+    return;
   }
 
-  reply.hijack();
-  // This response logs its own access line, with how the stream ended (see the onResponse hook).
-  request.streamed = true;
-  const res = reply.raw;
-  // `getHeaders()` returns a fresh object: set on it, not `{ ...reply.getHeaders(), … }`
-  // (test/hot-path-literals.test.ts).
-  const headers = reply.getHeaders() as Record<string, string | number | string[]>;
+  const res = exchange.res;
+  const headers = exchange.replyHeaders;
   headers['content-type'] = 'text/event-stream; charset=utf-8';
   headers['cache-control'] = 'no-cache';
   headers.connection = 'keep-alive';
   headers['x-accel-buffering'] = 'no';
-  headers['x-keyhold-overhead-ms'] = overheadOf(request);
+  headers['x-keyhold-overhead-ms'] = exchange.overhead();
   res.writeHead(200, headers);
   let outcome = 'completed';
   try {
@@ -77,15 +66,5 @@ export async function streamResponse(input: {
     await iterator.return?.(undefined);
     if (!res.writableEnded) res.end();
   }
-  input.access({
-    reqId: request.id,
-    method: request.method,
-    path: pathOf(request.url),
-    clientRequestId: clientRequestIdOf(request.raw),
-    statusCode: 200,
-    responseTime: performance.now() - request.timing.started,
-    stream: outcome,
-    msg: 'stream finished',
-  });
-  return reply;
+  exchange.log(200, 'stream finished', outcome);
 }
