@@ -65,7 +65,7 @@ import {
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const GATEWAY_MAIN = path.join(ROOT, 'packages/gateway/dist/cli/main.js');
+const BUILT_MAIN = path.join(ROOT, 'packages/gateway/dist/cli/main.js');
 const VIRTUAL_KEY_MODULE = path.join(ROOT, 'packages/gateway/dist/auth/virtual-key.js');
 
 const USAGE = `usage: node bench/gateway-compare.mjs [options]
@@ -111,6 +111,8 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
   --gateway-b-main FILE        gateway B runs this build's cli/main.js instead (e.g. a copy of
                                packages/gateway/dist made before a change, with its node_modules
                                resolvable from there): an A/B of two builds in the same rounds
+  --gateway-main FILE          the gateway itself runs this build's cli/main.js (default
+                               packages/gateway/dist; bench/ab-repeat.mjs swaps the two builds)
   --gc                         run every proxy with --trace-gc and print its garbage-collection
                                pause time per request (main-thread pauses, from V8's own trace)
   --minimal                    also measure bench/minimal-gateway.mjs (a translating gateway with
@@ -146,6 +148,7 @@ const { values: a } = parseArgs({
     'gateway-node-args': { type: 'string' },
     'gateway-b-node-args': { type: 'string' },
     'gateway-b-main': { type: 'string' },
+    'gateway-main': { type: 'string' },
     gc: { type: 'boolean', default: false },
     json: { type: 'string' },
     minimal: { type: 'boolean', default: false },
@@ -177,6 +180,7 @@ const nodeFlags = (text) => (text ?? '').split(/\s+/).filter(Boolean);
 // The same V8 flags for every proxy measured, so that a flag never favours one side.
 const PROXY_NODE_ARGS = [...nodeFlags(a['node-args']), ...(a.gc ? ['--trace-gc'] : [])];
 const GATEWAY_NODE_ARGS = [...PROXY_NODE_ARGS, ...nodeFlags(a['gateway-node-args'])];
+const GATEWAY_MAIN = a['gateway-main'] ? path.resolve(a['gateway-main']) : BUILT_MAIN;
 const GATEWAY_B = a['gateway-b-node-args'] !== undefined || a['gateway-b-main'] !== undefined;
 const GATEWAY_B_MAIN = a['gateway-b-main'] ? path.resolve(a['gateway-b-main']) : GATEWAY_MAIN;
 const GATEWAY_B_LABEL = 'throughput-b';
@@ -1325,6 +1329,7 @@ async function main() {
       gatewayNodeArgs: a['gateway-node-args'] ?? '',
       gatewayBNodeArgs: a['gateway-b-node-args'] ?? null,
       gatewayBMain: a['gateway-b-main'] ?? null,
+      gatewayMain: a['gateway-main'] ?? null,
     },
   };
   // A throwaway key: it only ever travels over loopback to the mock.
