@@ -3,7 +3,10 @@
  * stage a chat request passes through costs in CPU, warm, measured the way the server runs it.
  *
  *   npm run bench:request-path -- [--requests 20000] [--rounds 5] [--postgres] [--opened-ttl-ms MS]
- *                                 [--stages REGEX]
+ *                                 [--stages REGEX] [--history-kb KB]
+ *
+ * The chat request is the gateway benchmark's (a system and a user message, ~200 bytes);
+ * `--history-kb KB` puts about KB kilobytes of earlier turns before the user message.
  *
  * The store is in-memory PGlite by default (`--postgres`: a throwaway database on
  * KEYHOLD_BENCH_DATABASE_URL, else KEYHOLD_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres).
@@ -32,7 +35,9 @@
  *
  * This is a profiling aid, not a target: the figures to quote are `bench/gateway-compare.mjs`'s.
  * `--cpu-prof file` writes a CPU profile of the whole-request stage (`--cpu-prof-stage stream`:
- * of the stage whose name starts so). V8's profiler samples wall-clock time: a syscall during
+ * of the stage whose name starts so); `--heap-prof file` writes a sampled allocation profile of the
+ * same stage, objects already collected included (where the garbage comes from). V8's profiler
+ * samples wall-clock time: a syscall during
  * which another thread or process took the CPU is charged to it (see bench/README.md, Profiling).
  */
 import { randomBytes } from 'node:crypto';
@@ -73,8 +78,10 @@ const { values } = parseArgs({
     postgres: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'cpu-prof-stage': { type: 'string', default: 'whole' },
+    'heap-prof': { type: 'string' },
     'opened-ttl-ms': { type: 'string' },
     stages: { type: 'string' },
+    'history-kb': { type: 'string', default: '0' },
   },
 });
 /** `--stages REGEX`: only the stages whose name matches. */
@@ -86,6 +93,22 @@ const POSTGRES_URL =
   (values.postgres
     ? (process.env.KEYHOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
     : undefined);
+
+/**
+ * Earlier turns of a conversation, about `bytes` of JSON in all (`--history-kb`): real chat
+ * requests carry their history, and the work on a request body grows with it. The text has
+ * what JSON escapes (newlines, quotes) and brackets inside strings, as pasted code does.
+ */
+function conversationHistory(bytes: number): { role: 'user' | 'assistant'; content: string }[] {
+  const turn =
+    'Here is the function:\n```ts\nconst xs = [1, 2, 3].map((x) => ({ value: x * 2 }));\n```\n' +
+    'It prints "done" when {every} [item] is mapped. Why is it slow?';
+  const turns: { role: 'user' | 'assistant'; content: string }[] = [];
+  for (let size = 0; size < bytes; size += JSON.stringify(turn).length + 40) {
+    turns.push({ role: turns.length % 2 ? 'assistant' : 'user', content: turn });
+  }
+  return turns;
+}
 
 /**
  * A transport that answers every chat call at once with a fixed OpenAI completion or stream. The
@@ -205,9 +228,10 @@ async function main() {
     const virtualKey = (await admin('POST', '/api/v1/virtual-keys', { name: 'bench' }, tenant.id))
       .key as string;
     const model = 'openai-compatible/gpt-4o-mini';
-    const messages = [
-      { role: 'system' as const, content: 'You are a terse assistant.' },
-      { role: 'user' as const, content: 'Write one sentence about foxes.' },
+    const messages: { role: 'system' | 'user' | 'assistant'; content: string }[] = [
+      { role: 'system', content: 'You are a terse assistant.' },
+      ...conversationHistory(Number(values['history-kb']) * 1024),
+      { role: 'user', content: 'Write one sentence about foxes.' },
     ];
 
     // The stages, over their own instances of what createGateway builds (same store and ledger).
@@ -309,13 +333,25 @@ async function main() {
     for (const stage of stages) {
       if (only && !only.test(stage.name)) continue;
       const perCall: number[] = [];
-      const profile = values['cpu-prof'] && stage.name.startsWith(values['cpu-prof-stage']!);
-      const session = profile ? new Session() : undefined;
+      const profiled = stage.name.startsWith(values['cpu-prof-stage']!);
+      const cpuProfile = profiled && values['cpu-prof'];
+      const heapProfile = profiled && values['heap-prof'];
+      const session = cpuProfile || heapProfile ? new Session() : undefined;
       for (let round = 0; round < ROUNDS + 1; round++) {
         if (session && round === 1) {
           session.connect();
-          await session.post('Profiler.enable');
-          await session.post('Profiler.start');
+          if (cpuProfile) {
+            await session.post('Profiler.enable');
+            await session.post('Profiler.start');
+          }
+          if (heapProfile) {
+            await session.post('HeapProfiler.enable');
+            await session.post('HeapProfiler.startSampling', {
+              samplingInterval: 4096,
+              includeObjectsCollectedByMajorGC: true,
+              includeObjectsCollectedByMinorGC: true,
+            });
+          }
         }
         const before = process.cpuUsage();
         // Eight calls in flight, like a gateway under load.
@@ -332,11 +368,15 @@ async function main() {
         // would be charged to whichever round it spills into).
         while (ledger.stats().pending > 0) await ledger.flush();
       }
-      if (session) {
-        const { profile: data } = await session.post('Profiler.stop');
-        writeFileSync(values['cpu-prof']!, JSON.stringify(data));
-        session.disconnect();
+      if (cpuProfile) {
+        const { profile: data } = await session!.post('Profiler.stop');
+        writeFileSync(cpuProfile, JSON.stringify(data));
       }
+      if (heapProfile) {
+        const { profile: data } = await session!.post('HeapProfiler.stopSampling');
+        writeFileSync(heapProfile, JSON.stringify(data));
+      }
+      session?.disconnect();
       perCall.sort((a, b) => a - b);
       const median = perCall[Math.floor(perCall.length / 2)]!;
       console.log(

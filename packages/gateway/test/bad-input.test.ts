@@ -78,6 +78,18 @@ const openaiCases: [string, string, number, string, Record<string, string>?][] =
     400,
     'invalid_json',
   ],
+  [
+    'an escaped __proto__ key, nested, with space before its colon',
+    '{"model":"demo","messages":[{"role":"user","content":"x","\\u005f_pr\\u006fto__" :{"isAdmin":true}}]}',
+    400,
+    'invalid_json',
+  ],
+  [
+    'an escaped constructor.prototype key',
+    '{"model":"demo","messages":[],"\\u0063onstructor":{"prototype":{"x":1}}}',
+    400,
+    'invalid_json',
+  ],
   ['an unknown model', JSON.stringify({ ...CHAT, model: 'nope' }), 404, 'model_not_found'],
   ['an unknown provider', JSON.stringify({ ...CHAT, model: 'acme/model-1' }), 404, 'model_not_found'],
   [
