@@ -53,3 +53,22 @@ export function chatStreamEvents({ id, created, model, chunks, includeUsage }) {
   events.push('data: [DONE]\n\n');
   return events;
 }
+
+/**
+ * Earlier turns of a conversation, about `bytes` of JSON in all: real chat requests carry their
+ * history, and a gateway's work on a request body grows with it. The text has what JSON escapes
+ * (newlines, quotes) and brackets inside strings, as pasted code does.
+ *
+ * @param {number} bytes
+ * @returns {{ role: 'user' | 'assistant', content: string }[]}
+ */
+export function conversationHistory(bytes) {
+  const turn =
+    'Here is the function:\n```ts\nconst xs = [1, 2, 3].map((x) => ({ value: x * 2 }));\n```\n' +
+    'It prints "done" when {every} [item] is mapped. Why is it slow?';
+  const turns = [];
+  for (let size = 0; size < bytes; size += JSON.stringify(turn).length + 40) {
+    turns.push({ role: turns.length % 2 ? 'assistant' : 'user', content: turn });
+  }
+  return turns;
+}

@@ -62,6 +62,7 @@ import {
   sleep,
   waitUntilReady,
 } from './bench-support.mjs';
+import { conversationHistory } from './chat-wire.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -85,6 +86,9 @@ const USAGE = `usage: node bench/gateway-compare.mjs [options]
                                event, so the body is chunked-encoding frames, one per event, as a
                                provider and ../shared/bench's mock send it; or the whole body in
                                one write with a content-length (the runner's mock before 2026-12-04)
+  --history-kb KB              earlier conversation turns in every chat request, about KB
+                               kilobytes (default 0: the ~200-byte request; real chat requests
+                               carry their history, and the gateway parses and re-encodes it)
   --loadgen-cpus LIST          taskset CPUs of the load generator (default 1)
   --server-cpus LIST           taskset CPUs of the mock, the bare proxy and the gateway (default 0)
   --db-cpus LIST|any           with --store postgres on this machine: taskset CPUs of the server
@@ -135,6 +139,7 @@ const { values: a } = parseArgs({
     streams: { type: 'string', default: '5000' },
     'chunk-delay': { type: 'string', default: '1500' },
     'stream-body': { type: 'string', default: 'events' },
+    'history-kb': { type: 'string', default: '0' },
     'loadgen-cpus': { type: 'string', default: '1' },
     'server-cpus': { type: 'string', default: '0' },
     'db-cpus': { type: 'string' },
@@ -173,6 +178,7 @@ const PROBE = Math.max(10, Math.floor(Number(a.probe)));
 const STREAMS = Math.max(1, Math.floor(Number(a.streams)));
 const CHUNK_DELAY = Number(a['chunk-delay']);
 const STREAM_BODY = a['stream-body'];
+const HISTORY_KB = Number(a['history-kb']);
 const STREAM_CHUNKS = 20;
 const TARGETS = { nonstreamRatio: 0.6, addedMs: 0.5, addedTtfbMs: 0.5 };
 /** Space-separated node flags as an argument list. */
@@ -201,6 +207,8 @@ if (!(JIT_WARMUP >= 0 && JIT_WARMUP <= 60)) usageError('--jit-warmup must be in 
 if (!CONNECTIONS.every((c) => Number.isInteger(c) && c > 0 && c <= 1024)) usageError('bad --connections');
 if (!MODES.every((m) => m === 'nonstream' || m === 'stream')) usageError('--modes: nonstream,stream');
 if (STREAM_BODY !== 'events' && STREAM_BODY !== 'whole') usageError('--stream-body: events or whole');
+if (!(HISTORY_KB >= 0 && HISTORY_KB <= 1024)) usageError('--history-kb: 0 to 1024');
+const HISTORY = conversationHistory(HISTORY_KB * 1024);
 if (!(CHUNK_DELAY >= 50 && CHUNK_DELAY <= 5000)) usageError('--chunk-delay must be in [50, 5000] ms');
 if (STREAMS > 10_000) usageError('--streams is at most 10000');
 if (!existsSync(GATEWAY_MAIN) || !existsSync(VIRTUAL_KEY_MODULE)) {
@@ -567,6 +575,7 @@ function requestBody(mode, model = 'gpt-4o-mini') {
     model,
     messages: [
       { role: 'system', content: 'You are a terse assistant.' },
+      ...HISTORY,
       { role: 'user', content: 'Write one sentence about foxes.' },
     ],
     max_tokens: 64,
@@ -1163,7 +1172,7 @@ function printReport(report) {
   if (report.throughput) {
     const t = report.throughput;
     lines.push(
-      `throughput: ${DURATION} s per run after ${WARMUP} s warmup (and ${JIT_WARMUP} s JIT warm-up per target and mode first), ${ROUNDS} round(s), order flipped each round; medians`,
+      `${HISTORY_KB ? `chat requests with ~${HISTORY_KB} KB of earlier turns\n` : ''}throughput: ${DURATION} s per run after ${WARMUP} s warmup (and ${JIT_WARMUP} s JIT warm-up per target and mode first), ${ROUNDS} round(s), order flipped each round; medians`,
     );
     const w = [10, 6, 11, 10, 11, 8, 6, 10, 8, 8, 8, 8, 10, 10];
     const row = (cells) => cells.map((c, i) => String(c).padStart(w[i])).join(' ');
@@ -1324,6 +1333,7 @@ async function main() {
       probe: PROBE,
       streams: STREAMS,
       chunkDelayMs: CHUNK_DELAY,
+      historyKb: HISTORY_KB,
       logLevel: a['log-level'],
       proxyNodeArgs: PROXY_NODE_ARGS,
       gatewayNodeArgs: a['gateway-node-args'] ?? '',

@@ -69,7 +69,7 @@ import { checkKeyring } from '../packages/gateway/src/vault/key-check.js';
 import { createKeyring } from '../packages/gateway/src/vault/keyring.js';
 import { createVault } from '../packages/gateway/src/vault/vault.js';
 import { BENCH_PRICE, benchTenant } from './bench-support.mjs';
-import { chatCompletion, chatStreamEvents } from './chat-wire.mjs';
+import { chatCompletion, chatStreamEvents, conversationHistory } from './chat-wire.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -93,22 +93,6 @@ const POSTGRES_URL =
   (values.postgres
     ? (process.env.KEYHOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
     : undefined);
-
-/**
- * Earlier turns of a conversation, about `bytes` of JSON in all (`--history-kb`): real chat
- * requests carry their history, and the work on a request body grows with it. The text has
- * what JSON escapes (newlines, quotes) and brackets inside strings, as pasted code does.
- */
-function conversationHistory(bytes: number): { role: 'user' | 'assistant'; content: string }[] {
-  const turn =
-    'Here is the function:\n```ts\nconst xs = [1, 2, 3].map((x) => ({ value: x * 2 }));\n```\n' +
-    'It prints "done" when {every} [item] is mapped. Why is it slow?';
-  const turns: { role: 'user' | 'assistant'; content: string }[] = [];
-  for (let size = 0; size < bytes; size += JSON.stringify(turn).length + 40) {
-    turns.push({ role: turns.length % 2 ? 'assistant' : 'user', content: turn });
-  }
-  return turns;
-}
 
 /**
  * A transport that answers every chat call at once with a fixed OpenAI completion or stream. The

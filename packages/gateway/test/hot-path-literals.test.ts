@@ -34,6 +34,7 @@ const HOT_FILES = [
   'gateway/src/http/api-router.ts',
   'gateway/src/http/exchange.ts',
   'gateway/src/http/gateway-request.ts',
+  'gateway/src/http/json-body-parser.ts',
   'gateway/src/http/openai-routes.ts',
   'gateway/src/http/problem.ts',
   'gateway/src/http/read-json-body.ts',
