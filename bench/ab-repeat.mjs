@@ -12,7 +12,7 @@
 // --new defaults to packages/gateway/dist/cli/main.js (the working tree's build). bench/README.md
 // says how to copy the old build (its recipe for --gateway-b-main).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,16 @@ if (values.help || !values.old || !Number.isInteger(runs) || runs < 2) {
     'usage: node bench/ab-repeat.mjs --old FILE [--new FILE] [--runs N ≥ 2] [-- gateway-compare options]\n',
   );
   process.exit(values.help ? 0 : 2);
+}
+
+for (const [option, file] of [
+  ['--old', values.old],
+  ['--new', values.new],
+]) {
+  if (!existsSync(file)) {
+    process.stderr.write(`ab-repeat: ${option} ${file} not found (build it first; bench/README.md)\n`);
+    process.exit(2);
+  }
 }
 
 const median = (xs) => {
