@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateVirtualKey } from '../src/index.js';
 import { type Harness, startGateway, virtualKey } from './support/gateway-harness.js';
@@ -286,6 +286,44 @@ describe('the request body as the API routes read it', () => {
     expect(answer.connection).toBe('close');
     expect(JSON.parse(answer.body).error.code).toBe('request_too_large');
     await stillServes();
+  });
+
+  it('malformed JSON, read in full, leaves the keep-alive connection open for the next request', async () => {
+    // fetch keeps its connections alive: the second request must not need a new one.
+    const send = (body: string) =>
+      new Promise<{ status: number; connection: string | undefined; port: number }>((resolve, reject) => {
+        const req = httpRequest(
+          `${h.url}/v1/chat/completions`,
+          {
+            method: 'POST',
+            agent,
+            headers: { authorization: `Bearer ${vk.key}`, 'content-type': 'application/json' },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                connection: res.headers.connection,
+                port: req.socket?.localPort ?? -1,
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const bad = await send('{"model":"demo","messages":[');
+      const good = await send(JSON.stringify(CHAT));
+      expect(bad.status).toBe(400);
+      expect(bad.connection).toBe('keep-alive');
+      expect(good.status).toBe(200);
+      expect(good.port).toBe(bad.port);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('a trailing slash and a query string reach the same route', async () => {

@@ -43,8 +43,9 @@ export function createApiRouter(
     const read = route.method === 'POST' ? readJsonBody(exchange.req, bodyLimit) : NO_BODY;
     const body = read instanceof Promise ? await read : read;
     if (!body.ok) {
-      // The rest of the body may be unread: the connection cannot carry another request.
-      exchange.header('connection', 'close');
+      // A body refused before its end (too large, an unsupported type) is not read on: the
+      // connection closes rather than drain it. One read in full (bad JSON) keeps it alive.
+      if (!exchange.req.complete) exchange.header('connection', 'close');
       exchange.refuse(body.problem);
       return;
     }
