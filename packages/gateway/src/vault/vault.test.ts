@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Secret } from '@keyhold/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { allRenderings, canaryKey, expectNoKeyIn } from '../../../core/test/support/leaks.js';
 import type { CredentialBinding } from './associated-data.js';
 import { decodeBlob, FORMAT_VERSION, HEADER_LENGTH, IV_LENGTH, TAG_LENGTH } from './ciphertext-format.js';
@@ -188,6 +188,8 @@ describe('keyring', () => {
     const { entry } = generateMasterKey();
     expect(loadKeyring({ KEYHOLD_MASTER_KEYS: entry }).current).toBe(1);
     const dir = mkdtempSync(join(tmpdir(), 'keyhold-keys-'));
+    // A file of master keys, throwaway as they are, does not outlive the test.
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'master-keys');
     writeFileSync(file, `# rotated 2025-01\n${generateMasterKey({ version: 7 }).entry}\n${entry}\n`);
     expect(loadKeyring({ KEYHOLD_MASTER_KEYS_FILE: file }).versions).toEqual([7, 1]);
