@@ -11,22 +11,26 @@ const restricted = virtualKey('k-restricted');
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startGateway({
-    models: { aliases: { demo: 'fake/echo-1' } },
-    operatorKeys: [{ id: 'op', provider: 'fake', secrets: { apiKey: 'fake-operator-key' } }],
-    tenants: [
-      {
-        id: 't',
-        settings: { allowOperatorFallback: true },
-        virtualKeys: [vk.entry, expired.entry, revoked.entry],
-      },
-      {
-        id: 'r',
-        settings: { allowOperatorFallback: true, allowedModels: ['fake/allowed-*'] },
-        virtualKeys: [restricted.entry],
-      },
-    ],
-  });
+  h = await startGateway(
+    {
+      models: { aliases: { demo: 'fake/echo-1' } },
+      operatorKeys: [{ id: 'op', provider: 'fake', secrets: { apiKey: 'fake-operator-key' } }],
+      tenants: [
+        {
+          id: 't',
+          settings: { allowOperatorFallback: true },
+          virtualKeys: [vk.entry, expired.entry, revoked.entry],
+        },
+        {
+          id: 'r',
+          settings: { allowOperatorFallback: true, allowedModels: ['fake/allowed-*'] },
+          virtualKeys: [restricted.entry],
+        },
+      ],
+    },
+    // A Fastify route, to check that its JSON is read as the `/v1` router reads it.
+    { routes: (app) => app.post('/test/echo', async (request) => ({ echoed: request.body })) },
+  );
 });
 afterAll(() => h.close());
 
@@ -324,6 +328,26 @@ describe('the request body as the API routes read it', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it.each([
+    ['malformed JSON', '{"model":'],
+    ['a __proto__ key', '{"__proto__":{"isAdmin":true}}'],
+    ['an escaped constructor.prototype key', '{"\\u0063onstructor":{"prototype":{"x":1}}}'],
+    ['deep nesting', `{"a":${'['.repeat(65)}${']'.repeat(65)}}`],
+  ])('%s is refused alike by the /v1 router and by a Fastify route', async (_name, body) => {
+    const api = await post('/v1/chat/completions', body);
+    const fastify = await post('/test/echo', body);
+    expect(api.status).toBe(400);
+    expect(fastify.status).toBe(400);
+    expect(fastify.json.error.code).toBe('invalid_json');
+    expect(fastify.json.error.message).toBe(api.json.error.message);
+  });
+
+  it('a Fastify route gets the parsed body', async () => {
+    const res = await post('/test/echo', JSON.stringify({ a: [1, { b: 'c' }] }));
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ echoed: { a: [1, { b: 'c' }] } });
   });
 
   it('a trailing slash and a query string reach the same route', async () => {

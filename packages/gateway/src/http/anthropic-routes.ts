@@ -1,11 +1,10 @@
 import { applyTenantPolicy } from '../routing/apply-tenant-policy.js';
-import { rejectUpstreamOverrides } from '../routing/reject-upstream-overrides.js';
 import { createAnthropicEventEncoder } from '../surfaces/anthropic/anthropic-event-encoder.js';
 import { parseAnthropicMessagesRequest } from '../surfaces/anthropic/parse-messages-request.js';
 import { toAnthropicMessage } from '../surfaces/anthropic/to-anthropic-message.js';
 import type { ApiRoute } from './api-router.js';
 import type { Exchange } from './exchange.js';
-import { abortOnClose, authenticateRequest, headerKeyOf } from './gateway-request.js';
+import { abortOnClose, authenticateRequest, headerKeyOf, objectBodyOf } from './gateway-request.js';
 import { problem, problemFromError } from './problem.js';
 import { responseIdOf } from './request-id.js';
 import type { RouteDeps } from './route-deps.js';
@@ -22,12 +21,8 @@ export function anthropicRoutes(deps: RouteDeps): ApiRoute[] {
     const auth = authenticated instanceof Promise ? await authenticated : authenticated;
     if (!auth.ok) return exchange.refuse(auth.problem);
     const caller = auth.value;
-    const body = exchange.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return exchange.refuse(problem(400, 'invalid_body', 'The request body must be a JSON object'));
-    }
-    const override = rejectUpstreamOverrides(body as Record<string, unknown>);
-    if (override) return exchange.refuse(override);
+    const body = objectBodyOf(exchange);
+    if (!body) return;
     const parsed = parseAnthropicMessagesRequest(body);
     if (!parsed.ok) {
       const message = parsed.param ? `${parsed.param}: ${parsed.message}` : parsed.message;

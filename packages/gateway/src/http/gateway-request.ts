@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { AbortSource } from '@keyhold/core';
 import { type AuthResult, authenticate, type Caller, presentedKey } from '../auth/authenticate.js';
 import { type Awaitable, type Directory, whenReady } from '../routing/directory.js';
+import { rejectUpstreamOverrides } from '../routing/reject-upstream-overrides.js';
+import type { Exchange } from './exchange.js';
 import { type Outcome, problem } from './problem.js';
 
 /**
@@ -53,4 +55,22 @@ export function abortOnClose(res: ServerResponse): AbortSource {
   };
   res.once('close', onClose);
   return controller;
+}
+
+/**
+ * The request body as an object that names no upstream override (`base_url`, `api_base`, …);
+ * otherwise the refusal is sent and the result is undefined.
+ */
+export function objectBodyOf(exchange: Exchange): Record<string, unknown> | undefined {
+  const body = exchange.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    exchange.refuse(problem(400, 'invalid_body', 'The request body must be a JSON object'));
+    return undefined;
+  }
+  const override = rejectUpstreamOverrides(body as Record<string, unknown>);
+  if (override) {
+    exchange.refuse(override);
+    return undefined;
+  }
+  return body as Record<string, unknown>;
 }

@@ -3,7 +3,6 @@ import { applyTenantPolicy } from '../routing/apply-tenant-policy.js';
 import { type Awaitable, whenReady } from '../routing/directory.js';
 import { isModelAllowed } from '../routing/model-catalogue.js';
 import type { PreparedCall } from '../routing/provider-caller.js';
-import { rejectUpstreamOverrides } from '../routing/reject-upstream-overrides.js';
 import { resolveProviderKey } from '../routing/resolve-provider-key.js';
 import { createChatChunkEncoder } from '../surfaces/openai/chat-chunk-encoder.js';
 import { parseChatRequest } from '../surfaces/openai/parse-chat-request.js';
@@ -13,7 +12,7 @@ import { toEmbeddingsResponse } from '../surfaces/openai/to-embeddings-response.
 import { toModelList } from '../surfaces/openai/to-model-list.js';
 import type { ApiRoute } from './api-router.js';
 import type { Exchange } from './exchange.js';
-import { abortOnClose, authenticateRequest, headerKeyOf } from './gateway-request.js';
+import { abortOnClose, authenticateRequest, headerKeyOf, objectBodyOf } from './gateway-request.js';
 import { problem, problemFromError } from './problem.js';
 import { responseIdOf } from './request-id.js';
 import type { RouteDeps } from './route-deps.js';
@@ -60,23 +59,8 @@ export function openAIRoutes(deps: RouteDeps): ApiRoute[] {
         exchange.refuse(auth.problem);
         return undefined;
       }
-      return checkBody(exchange) ? auth.value : undefined;
+      return objectBodyOf(exchange) ? auth.value : undefined;
     });
-  }
-
-  /** The body is an object and names no upstream override; else the refusal is sent. */
-  function checkBody(exchange: Exchange): boolean {
-    const body = exchange.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      exchange.refuse(problem(400, 'invalid_body', 'The request body must be a JSON object'));
-      return false;
-    }
-    const override = rejectUpstreamOverrides(body as Record<string, unknown>);
-    if (override) {
-      exchange.refuse(override);
-      return false;
-    }
-    return true;
   }
 
   async function chat(exchange: Exchange): Promise<void> {

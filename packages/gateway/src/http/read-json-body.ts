@@ -1,22 +1,18 @@
 import type { IncomingMessage } from 'node:http';
-import secureJson from 'secure-json-parse';
-import { MAX_JSON_DEPTH, scanJson } from './json-body-parser.js';
+import { notJson, parseJsonText } from './json-body-parser.js';
 import { type Outcome, problem } from './problem.js';
 
-const POISON = { protoAction: 'error', constructorAction: 'error' } as const;
-
 const tooLarge = () => problem(413, 'request_too_large', 'The request body is too large');
-const notJson = () => problem(400, 'invalid_json', 'The request body is not valid JSON');
 
 /**
  * The request body of an API call: JSON (`application/json`, any parameters) parsed, plain text
  * (`text/plain`) as a string for the route to refuse, no body as `undefined`; any other media type
  * is 415. The body may be at most `limit` bytes (413, checked against `content-length` before
- * reading and while reading). JSON deeper than `MAX_JSON_DEPTH` or with a `__proto__` or
- * `constructor.prototype` key is refused (400) before or while parsing, as Fastify does for its
- * other routes. A refusal names no part of the body.
+ * reading and while reading). The JSON is parsed by `parseJsonText`, as on Fastify's routes. A
+ * refusal names no part of the body.
  *
- * After a refusal the rest of the body is not read, so the caller must close the connection.
+ * After a refusal the rest of the body may be unread: unless the request is complete, the caller
+ * closes the connection.
  */
 export function readJsonBody(
   req: IncomingMessage,
@@ -53,45 +49,12 @@ export function readJsonBody(
       if (!Number.isNaN(length) && received !== length) return finish({ ok: false, problem: notJson() });
       const text =
         chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8');
-      finish(kind === 'json' ? parseJson(text) : { ok: true, value: text });
+      finish(kind === 'json' ? parseJsonText(text) : { ok: true, value: text });
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
   });
-}
-
-function parseJson(body: string): Outcome<unknown> {
-  // A byte order mark is allowed, as secure-json-parse (Fastify's parser) allows it.
-  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
-  if (text.length === 0) return { ok: false, problem: notJson() };
-  const scan = scanJson(text);
-  if (scan === 'deep') {
-    return {
-      ok: false,
-      problem: problem(400, 'invalid_json', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`),
-    };
-  }
-  try {
-    // secure-json-parse only where a key may poison a prototype: its own check is two regular
-    // expressions over the whole text, which the scan has done cheaper.
-    return {
-      ok: true,
-      value: scan === 'plain' ? JSON.parse(text) : secureJson.parse(text, undefined, POISON),
-    };
-  } catch (error) {
-    // secure-json-parse's own errors are SyntaxErrors too; its messages name the key it refused.
-    return /forbidden prototype/.test((error as Error).message)
-      ? {
-          ok: false,
-          problem: problem(
-            400,
-            'invalid_json',
-            'The request body contains a forbidden key (__proto__ or constructor)',
-          ),
-        }
-      : { ok: false, problem: notJson() };
-  }
 }
 
 function unsupported(): Outcome<unknown> {

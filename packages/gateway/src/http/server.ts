@@ -10,10 +10,10 @@ import type { Logger } from 'pino';
 import { createAccessLog, pathOf } from './access-log.js';
 import { anthropicRoutes } from './anthropic-routes.js';
 import { createApiRouter } from './api-router.js';
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-body-parser.js';
+import { notJson, parseJsonText } from './json-body-parser.js';
 import { LazyChildLogger } from './logger.js';
 import { openAIRoutes } from './openai-routes.js';
-import { problem, problemFromError } from './problem.js';
+import { type Problem, problem, problemFromError } from './problem.js';
 import { clientRequestIdOf, requestIdOf } from './request-id.js';
 import type { RouteDeps } from './route-deps.js';
 import { sendProblem, surfaceOf } from './surface.js';
@@ -94,19 +94,14 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     done();
   });
 
-  // Fastify's own JSON parser already refuses `__proto__` and `constructor.prototype` keys
-  // (secure-json-parse, "error" mode → 400); the depth check comes first.
-  const defaultJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
-    if (jsonDepthExceeds(text)) {
-      const error = new Error(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`) as FastifyError;
-      error.statusCode = 400;
-      error.code = 'KH_JSON_TOO_DEEP';
-      done(error, undefined);
-      return;
-    }
-    defaultJson(request, text, done);
+  // The same JSON parser as the `/v1` router's; a refusal carries its problem to the error handler.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const parsed = parseJsonText(body as string);
+    if (parsed.ok) return done(null, parsed.value);
+    const error = new Error(parsed.problem.message) as FastifyError & { problem: Problem };
+    error.statusCode = parsed.problem.status;
+    error.problem = parsed.problem;
+    done(error, undefined);
   });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -141,9 +136,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
       return sendProblem(reply, surface, problem(413, 'request_too_large', 'The request body is too large'));
     }
-    if (error.code === 'KH_JSON_TOO_DEEP') {
-      return sendProblem(reply, surface, problem(400, 'invalid_json', error.message));
-    }
+    const refused = (error as { problem?: Problem }).problem;
+    if (refused !== undefined) return sendProblem(reply, surface, refused);
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendProblem(
         reply,
@@ -152,20 +146,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       );
     }
     if (status !== undefined && status >= 400 && status < 500) {
-      // Parser errors (malformed JSON, an empty body, `__proto__` keys): the message is about
-      // the request's syntax, not its content, so a fixed text is enough.
-      const poisoned = /prototype|constructor/i.test(error.message);
-      return sendProblem(
-        reply,
-        surface,
-        problem(
-          400,
-          'invalid_json',
-          poisoned
-            ? 'The request body contains a forbidden key (__proto__ or constructor)'
-            : 'The request body is not valid JSON',
-        ),
-      );
+      // Fastify's own refusals of a body (an empty one, say): about its syntax, a fixed text.
+      return sendProblem(reply, surface, notJson());
     }
     const p = problemFromError(error);
     if (p.status >= 500)

@@ -35,6 +35,8 @@ export async function startGateway(
     maxRetries?: number;
     limits?: GatewayOptions['limits'];
     webhooks?: GatewayOptions['webhooks'];
+    /** Adds routes to the gateway's Fastify app before it listens (what is not `/v1/…`). */
+    routes?: (app: Gateway['app']) => void;
   } = {},
 ): Promise<Harness> {
   const loaded = createConfigDirectory(config, { env: options.env ?? {} });
@@ -64,6 +66,7 @@ export async function startGateway(
       ? { providerFields: { ...config.providers, ...options.providerFields } }
       : {}),
   });
+  options.routes?.(gateway.app);
   const url = await gateway.listen({ port: 0 });
   return { url, gateway, logs, usage: sink.events, sink, close: () => gateway.close() };
 }
