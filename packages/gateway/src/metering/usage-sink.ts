@@ -51,13 +51,18 @@ export interface UsageEvent {
 /**
  * Receives usage events: the seam where the durable ledger plugs in (`openUsageLedger`, which
  * journals each event and batches it to PostgreSQL). `record` must not throw or block — the
- * gateway calls it on the hot path, once per upstream attempt, after the attempt ended and before
- * the response's last bytes go out (so a sink that makes the event durable in `record` makes it
- * durable for every response a client saw complete). A sink that buffers should flush on `close`,
- * which the gateway awaits when it shuts down.
+ * gateway calls it on the hot path, once per upstream attempt, after the attempt ended — and the
+ * gateway waits for `durable()` before the response's last bytes go out, so an event the sink
+ * makes durable by then is durable for every response a client saw complete. A sink that buffers
+ * should flush on `close`, which the gateway awaits when it shuts down.
  */
 export interface UsageSink {
   record(event: UsageEvent): void;
+  /**
+   * Resolves once every event recorded so far is durable (the ledger: in its journal); undefined
+   * when they already are, so that the caller need not wait a microtask. Absent = at once.
+   */
+  durable?(): Promise<void> | undefined;
   /**
    * False while the sink cannot keep its promise (a durable ledger whose journal or database
    * cannot be written): the gateway then refuses new requests with 503 and `/readyz` answers 503,

@@ -189,6 +189,11 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
   }
 
   const onError = options.onError ?? (() => {});
+  /**
+   * What a response waits for before its last bytes go out: the events recorded for it made
+   * durable by the sink (the ledger's journal write of this event-loop turn).
+   */
+  const durable = (): Promise<void> | undefined => options.usage.durable?.();
   const defaultMaxOutput = options.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
   const pending = new Set<Promise<unknown>>();
 
@@ -267,7 +272,7 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
       if (usage) {
         const micros = record(context, outcome, usage, false);
         call.admission.settle(usage.inputTokens + usage.outputTokens, micros);
-        return undefined;
+        return wait ? durable() : undefined;
       }
       const counting = track(
         (async () => {
@@ -278,6 +283,7 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
           const counted = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
           const micros = record(context, outcome, counted, true);
           call.admission.settle(counted.totalTokens, micros);
+          await durable();
         })(),
       );
       return wait ? counting : undefined;
@@ -324,7 +330,8 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
         if (settled) return undefined;
         if (!streaming && !final) {
           call.admission.release();
-          return undefined;
+          // Attempts that failed before the first event were recorded: the error response waits.
+          return left ? undefined : durable();
         }
         // No final report from the engine: the consumer stopped reading (the client went away).
         const outcome: AttemptOutcome = final ?? {
@@ -403,11 +410,14 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
         result = await generate(engineFor(call.route), input, callOptions(call, signal, metering.onAttempt));
       } catch (error) {
         metering.failed();
-        throw error;
-      } finally {
         timing.upstreamMs += performance.now() - started;
+        await durable();
+        throw error;
       }
+      timing.upstreamMs += performance.now() - started;
       metering.succeeded(result.usage);
+      const recorded = durable();
+      if (recorded) await recorded;
       return result;
     },
 
@@ -425,12 +435,15 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
         result = await embed(engineFor(call.route), input, callOptions(call, signal, metering.onAttempt));
       } catch (error) {
         metering.failed();
-        throw error;
-      } finally {
         timing.upstreamMs += performance.now() - started;
+        await durable();
+        throw error;
       }
+      timing.upstreamMs += performance.now() - started;
       const inputTokens = result.usage.inputTokens;
       metering.succeeded({ inputTokens, outputTokens: 0, totalTokens: inputTokens });
+      const recorded = durable();
+      if (recorded) await recorded;
       return result;
     },
 

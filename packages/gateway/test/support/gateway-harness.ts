@@ -37,6 +37,8 @@ export async function startGateway(
     webhooks?: GatewayOptions['webhooks'];
     /** Adds routes to the gateway's Fastify app before it listens (what is not `/v1/…`). */
     routes?: (app: Gateway['app']) => void;
+    /** The memory sink's `durable()` (default: none, events count as durable when recorded). */
+    durable?: () => Promise<void> | undefined;
   } = {},
 ): Promise<Harness> {
   const loaded = createConfigDirectory(config, { env: options.env ?? {} });
@@ -49,6 +51,7 @@ export async function startGateway(
     },
   });
   const sink = createMemoryUsageSink();
+  if (options.durable) sink.durable = options.durable;
   const gateway = createGateway({
     directory: loaded.directory,
     catalogue: { aliases: config.models?.aliases ?? {}, list: config.models?.list ?? [] },

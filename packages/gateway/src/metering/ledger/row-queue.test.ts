@@ -6,13 +6,53 @@ const segment = (path: string): JournalSegment => ({ path, appended: 0, stored: 
 const row = (i: number, extra = '') => JSON.stringify({ request_id: `req_${i}`, model: `m${extra}`, n: i });
 
 describe('RowQueue', () => {
-  it('stages a row as its journal line: the JSON and a newline', () => {
+  it('hands the rows not yet journaled over as journal lines, in order, until they are journaled', () => {
     const queue = new RowQueue();
-    const line = queue.stage(row(1));
-    expect(line.bytes.toString('utf8', line.offset, line.offset + line.length)).toBe(`${row(1)}\n`);
-    expect(queue.length).toBe(0);
-    queue.commit(undefined);
-    expect(queue.length).toBe(1);
+    const a = segment('a');
+    queue.push(row(0), a);
+    queue.add(row(1));
+    queue.add(row(2, 'ü'));
+    queue.add(row(3));
+    expect(queue.length).toBe(4);
+    expect(queue.unjournaled).toBe(3);
+    const lines = (count: number) => {
+      const l = queue.unjournaledLines(count);
+      return l.bytes.toString('utf8', l.offset, l.offset + l.length);
+    };
+    expect(lines(3)).toBe(`${row(1)}\n${row(2, 'ü')}\n${row(3)}\n`);
+    // Rows not journaled never go to the database.
+    expect(() => queue.batchJson(2)).toThrow(RangeError);
+    expect(() => queue.shift(2)).toThrow(RangeError);
+    expect(queue.batchJson(1)).toBe(`[${row(0)}]`);
+
+    const b = segment('b');
+    queue.journaled(2, b);
+    expect(queue.unjournaled).toBe(1);
+    expect(lines(1)).toBe(`${row(3)}\n`);
+    expect(queue.batchJson(3)).toBe(`[${row(0)},${row(1)},${row(2, 'ü')}]`);
+    queue.journaled(1, undefined);
+    expect(queue.segments(4)).toEqual([a, b, b, undefined]);
+    expect(JSON.parse(queue.batchJson(4)).map((r: { n: number }) => r.n)).toEqual([0, 1, 2, 3]);
+    expect(() => queue.unjournaledLines(1)).toThrow(RangeError);
+    expect(() => queue.journaled(1, b)).toThrow(RangeError);
+  });
+
+  it('keeps rows not yet journaled at the tail while stored rows are dropped before them', () => {
+    const queue = new RowQueue();
+    const big = 'x'.repeat(200);
+    for (let i = 0; i < 400; i++) queue.add(row(i, big));
+    queue.journaled(400, segment('a'));
+    for (let i = 400; i < 410; i++) queue.add(row(i, big));
+    // Dropping most rows moves the rest (these ten included) to the front of the buffer.
+    queue.shift(399);
+    const l = queue.unjournaledLines(10);
+    expect(l.bytes.toString('utf8', l.offset, l.offset + l.length)).toBe(
+      Array.from({ length: 10 }, (_, i) => `${row(400 + i, big)}\n`).join(''),
+    );
+    queue.journaled(10, segment('b'));
+    expect(JSON.parse(queue.batchJson(11)).map((r: { n: number }) => r.n)).toEqual(
+      Array.from({ length: 11 }, (_, i) => 399 + i),
+    );
   });
 
   it('frames the oldest rows as one JSON array, and leaves the queue as it was', () => {
@@ -37,13 +77,10 @@ describe('RowQueue', () => {
     expect(queue.rows(2)).toEqual([row(1, 'ü漢😀'), row(2)]);
   });
 
-  it('drops a staged row that is never committed (the ledger was closed)', () => {
+  it('refuses a journaled row behind rows not yet journaled', () => {
     const queue = new RowQueue();
-    queue.push(row(1), undefined);
-    queue.stage(row(99));
-    queue.push(row(2), undefined);
-    expect(queue.rows(queue.length)).toEqual([row(1), row(2)]);
-    expect(() => new RowQueue().commit(undefined)).toThrow(/without a staged row/);
+    queue.add(row(1));
+    expect(() => queue.push(row(2), undefined)).toThrow(/not yet journaled/);
   });
 
   it('keeps every row in order while batches are stored as new rows arrive (steady load)', () => {

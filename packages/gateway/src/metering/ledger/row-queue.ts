@@ -17,15 +17,18 @@ const INITIAL_BYTES = 64 * 1024;
  * database outage (up to `maxBacklog` rows) was a heap of small objects for every full GC to
  * walk. Here a row is written once; the journal line is those same bytes, and so is the batch.
  *
- * Layout: byte 0 is spare; each row is its JSON followed by one separator byte. `stage` writes a
- * row with a newline separator (the journal line), `commit` turns the newline into a comma, so a
- * batch of rows is one contiguous range that becomes a JSON array once its two ends are framed
- * with `[` and `]` (the spare byte, or the previous row's separator, and the last separator).
+ * Layout: byte 0 is spare; each row is its JSON followed by one separator byte. A row is added
+ * with a newline separator, so the rows not yet journaled are one contiguous run of journal lines
+ * at the tail, which the journal writes with one `write(2)`; `journaled` then turns their newlines
+ * into commas, so a batch of rows is one contiguous range that becomes a JSON array once its two
+ * ends are framed with `[` and `]` (the spare byte, or the previous row's separator, and the last
+ * separator).
  *
  * @example
  * const queue = new RowQueue();
- * const line = queue.stage(JSON.stringify(row)); // journal line.offset, line.length
- * queue.commit(segment);
+ * queue.add(JSON.stringify(row));
+ * const lines = queue.unjournaledLines(queue.unjournaled); // write lines.offset, lines.length
+ * queue.journaled(queue.unjournaled, segment);
  * queue.batchJson(queue.length) // '[{…}]'
  */
 export class RowQueue {
@@ -34,49 +37,57 @@ export class RowQueue {
   #tail = 1;
   /** End offset (after the separator) of each queued row, oldest first, from index `#head`. */
   #ends: number[] = [];
-  /** Where each queued row was journaled (undefined: nowhere, the journal had failed). */
+  /** Where each queued row was journaled (undefined: nowhere, or not yet). */
   #segments: (JournalSegment | undefined)[] = [];
   #head = 0;
-  /** End of the staged (written, not yet committed) row, or -1. */
-  #staged = -1;
+  /** The newest rows, not yet journaled (their separators are still newlines). */
+  #unjournaled = 0;
 
   /** Rows queued. */
   get length(): number {
     return this.#ends.length - this.#head;
   }
 
-  /**
-   * Writes `row` (one line of JSON, no newline) at the tail followed by a newline, and returns the
-   * line's place in `bytes`. The row is not queued until `commit`; another `stage` overwrites it.
-   */
-  stage(row: string): { bytes: Buffer; offset: number; length: number } {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit; rows are ASCII in practice.
-    this.#reserve(row.length * 3 + 1);
-    const offset = this.#tail;
-    const end = offset + this.#bytes.write(row, offset, 'utf8');
-    this.#bytes[end] = NEWLINE;
-    this.#staged = end + 1;
-    return { bytes: this.#bytes, offset, length: this.#staged - offset };
+  /** Of those, the newest ones not yet marked `journaled`. */
+  get unjournaled(): number {
+    return this.#unjournaled;
   }
 
-  /** Queues the staged row, journaled in `segment`. */
-  commit(segment: JournalSegment | undefined): void {
-    if (this.#staged === -1) throw new Error('RowQueue.commit without a staged row');
-    this.#bytes[this.#staged - 1] = COMMA;
-    this.#tail = this.#staged;
-    this.#staged = -1;
-    this.#ends.push(this.#tail);
-    this.#segments.push(segment);
+  /** Queues `row` (one line of JSON, no newline), not yet journaled. */
+  add(row: string): void {
+    this.#append(row, undefined);
+    this.#unjournaled++;
   }
 
-  /** Stages and commits a row in one go (rows replayed from the journal). */
+  /** Queues a row already journaled in `segment` (rows replayed from the journal). */
   push(row: string, segment: JournalSegment | undefined): void {
-    this.stage(row);
-    this.commit(segment);
+    if (this.#unjournaled > 0) throw new Error('RowQueue.push behind rows not yet journaled');
+    this.#append(row, segment);
+    this.#bytes[this.#tail - 1] = COMMA;
   }
 
-  /** The oldest `count` rows as one JSON array. */
+  /** The oldest `count` rows not yet journaled, as journal lines (each its JSON and a newline). */
+  unjournaledLines(count: number): { bytes: Buffer; offset: number; length: number } {
+    this.#checkUnjournaled(count);
+    const first = this.#ends.length - this.#unjournaled;
+    const offset = this.#startOf(first);
+    return { bytes: this.#bytes, offset, length: this.#ends[first + count - 1]! - offset };
+  }
+
+  /** Marks the oldest `count` rows not yet journaled as journaled in `segment` (undefined: it failed). */
+  journaled(count: number, segment: JournalSegment | undefined): void {
+    this.#checkUnjournaled(count);
+    const first = this.#ends.length - this.#unjournaled;
+    for (let i = first; i < first + count; i++) {
+      this.#bytes[this.#ends[i]! - 1] = COMMA;
+      this.#segments[i] = segment;
+    }
+    this.#unjournaled -= count;
+  }
+
+  /** The oldest `count` rows as one JSON array; they must be journaled. */
   batchJson(count: number): string {
+    this.#checkJournaled(count);
     const first = this.#startOf(this.#head);
     const end = this.#ends[this.#head + count - 1]!;
     const bytes = this.#bytes;
@@ -103,8 +114,9 @@ export class RowQueue {
     return this.#segments.slice(this.#head, this.#head + count);
   }
 
-  /** Drops the oldest `count` rows (stored). */
+  /** Drops the oldest `count` rows (stored); they must be journaled. */
   shift(count: number): void {
+    this.#checkJournaled(count);
     this.#head += count;
     if (this.#head === this.#ends.length) {
       this.#ends = [];
@@ -127,6 +139,28 @@ export class RowQueue {
       this.#head = 0;
       this.#tail -= shiftBy;
     }
+  }
+
+  #append(row: string, segment: JournalSegment | undefined): void {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; rows are ASCII in practice.
+    this.#reserve(row.length * 3 + 1);
+    const end = this.#tail + this.#bytes.write(row, this.#tail, 'utf8');
+    this.#bytes[end] = NEWLINE;
+    this.#tail = end + 1;
+    this.#ends.push(this.#tail);
+    this.#segments.push(segment);
+  }
+
+  #checkUnjournaled(count: number): void {
+    if (count < 1 || count > this.#unjournaled)
+      throw new RangeError(`RowQueue: ${count} rows not yet journaled asked, ${this.#unjournaled} queued`);
+  }
+
+  #checkJournaled(count: number): void {
+    if (count > this.length - this.#unjournaled)
+      throw new RangeError(
+        `RowQueue: ${count} journaled rows asked, ${this.length - this.#unjournaled} queued`,
+      );
   }
 
   #startOf(index: number): number {

@@ -46,12 +46,16 @@ export interface UsageJournalOptions {
 export interface UsageJournal {
   readonly dir: string;
   /**
-   * Appends one line (`length` bytes of `bytes` from `offset`, its newline included) with a
-   * synchronous `write(2)`: when it returns, the line is in the kernel's page cache and survives
-   * this process being killed. Throws on an I/O error (disk full); the segment is then sealed so
-   * that a torn line never has another appended to it.
+   * Appends `events` lines (`length` bytes of `bytes` from `offset`, each line ending in a newline)
+   * to the open segment with one synchronous `write(2)`: when it returns, the lines are in the
+   * kernel's page cache and survive this process being killed. Opens a new segment first when the
+   * open one is full; write at most `room()` events at a time to keep segments at their size.
+   * Throws on an I/O error (disk full); the segment is then sealed so that a torn line never has
+   * another appended to it.
    */
-  append(bytes: Uint8Array, offset: number, length: number): JournalSegment;
+  append(bytes: Uint8Array, offset: number, length: number, events: number): JournalSegment;
+  /** Events the next `append` may write into one segment. */
+  room(): number;
   /**
    * Checks that the journal can be written again after a failure: appends an empty line (skipped
    * on replay) to the open segment, or a new one. Throws like `append`.
@@ -152,7 +156,7 @@ function createJournal(dir: string, options: UsageJournalOptions): UsageJournal 
 
   return {
     dir,
-    append(bytes, offset, length) {
+    append(bytes, offset, length, events) {
       if (current === undefined || current.appended >= limit) {
         if (current) seal(current);
         current = open();
@@ -164,9 +168,12 @@ function createJournal(dir: string, options: UsageJournalOptions): UsageJournal 
         seal(segment);
         throw error;
       }
-      segment.appended++;
+      segment.appended += events;
       if (durable) unsynced.add(segment);
       return segment;
+    },
+    room() {
+      return current === undefined || current.appended >= limit ? limit : limit - current.appended;
     },
     probe() {
       current ??= open();

@@ -181,6 +181,10 @@ for (const backend of BACKENDS) {
       });
       const events = Array.from({ length: 250 }, (_, i) => ({ ...event(i, run), model: `${run}-m` }));
       for (const e of events) crashed.record(e);
+      // Recorded in one turn: one journal write per segment they fill.
+      expect(crashed.stats().recorded).toBe(250);
+      await crashed.durable();
+      expect(crashed.durable()).toBeUndefined();
       expect(segmentsIn(dir)).toHaveLength(3);
       // A crash in the middle of a write leaves a torn last line.
       const last = join(dir, segmentsIn(dir).sort().at(-1)!);
@@ -212,6 +216,7 @@ for (const backend of BACKENDS) {
         segmentEvents: 100,
       });
       for (let i = 0; i < 350; i++) ledger.record({ ...event(i, run), model: run });
+      await ledger.durable();
       expect(segmentsIn(dir)).toHaveLength(4);
       const lines = segmentsIn(dir)
         .sort()
@@ -220,9 +225,36 @@ for (const backend of BACKENDS) {
       await ledger.flush();
       expect(segmentsIn(dir)).toEqual([]);
       ledger.record({ ...event(350, run), model: run });
+      await ledger.durable();
       expect(segmentsIn(dir)).toHaveLength(1);
       await ledger.flush();
       expect(segmentsIn(dir)).toEqual([]);
+    });
+
+    it('journals the events of one event-loop turn together at its end, before durable() resolves', async () => {
+      const run = `g${randomUUID().slice(0, 8)}`;
+      const dir = newDir();
+      const ledger = await ledgerOn(dir, { flushIntervalMs: 600_000, batchSize: 100_000 });
+      const lines = () =>
+        segmentsIn(dir).reduce(
+          (n, f) => n + readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).length,
+          0,
+        );
+      expect(ledger.durable()).toBeUndefined();
+      for (let i = 0; i < 3; i++) ledger.record({ ...event(i, run), model: run });
+      expect(lines()).toBe(0);
+      const durable = ledger.durable();
+      expect(durable).toBeInstanceOf(Promise);
+      expect(ledger.durable()).toBe(durable);
+      await durable;
+      expect(lines()).toBe(3);
+      expect(ledger.durable()).toBeUndefined();
+      // Without anyone waiting, the turn's end writes them all the same.
+      ledger.record({ ...event(3, run), model: run });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(lines()).toBe(4);
+      await ledger.flush();
+      expect(ledger.stats()).toMatchObject({ stored: 4, pending: 0 });
     });
 
     it('replays a journal written by an earlier version (usage events, not rows)', async () => {
@@ -321,8 +353,10 @@ for (const backend of BACKENDS) {
       // One event per file: every record opens a new file, which fails once the directory is gone.
       const ledger = await ledgerOn(dir, { flushIntervalMs: 600_000, segmentEvents: 1 });
       ledger.record({ ...event(1, run), model: run });
+      await ledger.durable();
       rmSync(dir, { recursive: true });
       ledger.record({ ...event(2, run), model: run });
+      await ledger.durable();
       expect(ledger.accepting()).toBe(false);
       // Still written to the database from memory.
       await ledger.flush();
@@ -331,6 +365,7 @@ for (const backend of BACKENDS) {
       mkdirSync(dir, { mode: 0o700 });
       await waitFor(() => ledger.accepting(), 2_000);
       ledger.record({ ...event(3, run), model: run });
+      await ledger.durable();
       expect(ledger.accepting()).toBe(true);
       await ledger.flush();
       expect(segmentsIn(dir)).toEqual([]);

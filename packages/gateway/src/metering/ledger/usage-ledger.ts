@@ -64,6 +64,8 @@ export interface UsageLedgerStats {
 /** The durable usage ledger: a `UsageSink` that journals every event, then batches it into PostgreSQL. */
 export interface UsageLedger extends UsageSink {
   accepting(): boolean;
+  /** Resolves once every event recorded so far is in the journal (undefined: already). */
+  durable(): Promise<void> | undefined;
   /** Writes every event recorded so far; rejects when the database refuses the write. */
   flush(): Promise<void>;
   stats(): UsageLedgerStats;
@@ -76,10 +78,12 @@ const PROBE_MS = 200;
 const LOG_EVERY_MS = 10_000;
 
 /**
- * Opens the durable usage ledger. Its promise: once `record(event)` has returned, the event
- * survives the gateway being killed (`kill -9`), because it is in the journal, a local
- * append-only file written with a synchronous `write(2)`; the kernel keeps it even if this
- * process dies (a power loss is another matter — see `fsync`). A background flusher writes the
+ * Opens the durable usage ledger. Its promise: once `durable()` has resolved (or returned
+ * undefined) after `record(event)`, the event survives the gateway being killed (`kill -9`),
+ * because it is in the journal, a local append-only file written with a synchronous `write(2)`;
+ * the kernel keeps it even if this process dies (a power loss is another matter — see `fsync`).
+ * The events recorded in one event-loop turn share one journal write at the end of it (group
+ * commit): one `write(2)` per turn instead of one per event. A background flusher writes the
  * journal's events to `usage_events` and the `usage_daily` rollup in batches (every
  * `flushIntervalMs`, or at once when `batchSize` are waiting), one idempotent statement each;
  * a journal file is deleted once all of its events are in the database. Opening replays what an
@@ -141,6 +145,9 @@ function createLedger(
   let lastFailureLog = 0;
   let running: Promise<unknown> | undefined;
   let closed = false;
+  /** The pending journal write (see `writeJournal`) and who waits for it (`durable()`). */
+  let journalTick: NodeJS.Immediate | undefined;
+  let journaled: { promise: Promise<void>; resolve: () => void } | undefined;
   const stats: UsageLedgerStats = {
     recorded: 0,
     replayed: 0,
@@ -185,6 +192,9 @@ function createLedger(
 
   /** Writes the oldest batch; resolves to the error when the database refused it. */
   async function writeBatch(): Promise<unknown> {
+    // Only journaled rows go to the database: a row stored before its journal line was written
+    // would leave that line in a file never deleted (see `RowQueue`).
+    writeJournal();
     const count = Math.min(batchSize, queue.length);
     try {
       await journal.sync();
@@ -276,6 +286,34 @@ function createLedger(
     });
   }
 
+  /**
+   * Writes the rows recorded since the last call to the journal, one `write(2)` per segment they
+   * fill (normally one), and resolves `durable()`. Runs once per event-loop turn in which events
+   * were recorded (`setImmediate`), and before anything that reads the queue: group commit, so
+   * that a gateway under load makes one journal write per turn rather than one per event.
+   */
+  function writeJournal(): void {
+    if (journalTick !== undefined) {
+      clearImmediate(journalTick);
+      journalTick = undefined;
+    }
+    while (queue.unjournaled > 0) {
+      const count = Math.min(queue.unjournaled, journal.room());
+      const lines = queue.unjournaledLines(count);
+      let segment: JournalSegment | undefined;
+      try {
+        segment = journal.append(lines.bytes, lines.offset, lines.length, count);
+        if (journalBroken) journalBroken = false;
+      } catch (error) {
+        journalFailed(error);
+      }
+      queue.journaled(count, segment);
+    }
+    const waiting = journaled;
+    journaled = undefined;
+    waiting?.resolve();
+  }
+
   function journalFailed(error: unknown): void {
     if (!journalBroken) {
       logger?.error(
@@ -303,20 +341,32 @@ function createLedger(
     record(event) {
       stats.recorded++;
       // The row as the database will store it, serialised once: journaled, then queued as is.
-      const line = queue.stage(JSON.stringify(toUsageRow(event)));
-      let segment: JournalSegment | undefined;
-      try {
-        segment = journal.append(line.bytes, line.offset, line.length);
-        if (journalBroken) journalBroken = false;
-      } catch (error) {
-        journalFailed(error);
+      const row = JSON.stringify(toUsageRow(event));
+      if (closed) {
+        // Not queued any more: journaled at once, for the next start to replay.
+        const line = Buffer.from(`${row}\n`);
+        try {
+          journal.append(line, 0, line.length, 1);
+        } catch (error) {
+          journalFailed(error);
+        }
+        return;
       }
-      if (closed) return;
       startLagClock();
-      queue.commit(segment);
+      queue.add(row);
+      journalTick ??= setImmediate(writeJournal);
       if (running) return;
       if (queue.length >= batchSize && failures === 0) pump();
       else arm(interval);
+    },
+
+    durable() {
+      if (queue.unjournaled === 0) return undefined;
+      if (journaled === undefined) {
+        let resolve!: () => void;
+        journaled = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+      }
+      return journaled.promise;
     },
 
     accepting() {
@@ -345,6 +395,7 @@ function createLedger(
       if (closed) return;
       closed = true;
       disarm();
+      writeJournal();
       if (probe !== undefined) clearInterval(probe);
       try {
         await this.flush();

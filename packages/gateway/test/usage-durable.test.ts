@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUpstream, type Upstream } from '../../core/test/support/upstream-server.js';
+import type { GatewayConfig } from '../src/index.js';
+import { type Harness, startGateway, virtualKey } from './support/gateway-harness.js';
+import { openAIServerError, openAIWire } from './support/metered-upstream.js';
+
+/*
+ * A response's last bytes wait for the usage sink's `durable()`: the ledger journals the events of
+ * one event-loop turn with one write at the end of that turn (group commit), and its promise — a
+ * response the client saw complete has its usage event in the journal — holds only if the gateway
+ * waits for that write. Here the sink's `durable()` is held open by the test: the non-streamed
+ * answer, a stream's finish chunk and `[DONE]`, and an error answer must not arrive until it is
+ * released.
+ */
+
+const MODEL = 'openai/held-model';
+const key = virtualKey('k-held');
+let upstream: Upstream;
+let h: Harness;
+/** While set, `durable()` returns this gate's promise. */
+let gate: { promise: Promise<void>; release: () => void } | undefined;
+let asked = 0;
+
+const hold = () => {
+  let release!: () => void;
+  const promise = new Promise<void>((resolve) => (release = resolve));
+  gate = {
+    promise,
+    release: () => {
+      gate = undefined;
+      release();
+    },
+  };
+  return gate;
+};
+
+beforeAll(async () => {
+  upstream = await startUpstream(openAIWire({ usage: { prompt: 3, completion: 2 } }));
+  const config: GatewayConfig = {
+    tenants: [
+      {
+        id: 'held-tenant',
+        credentials: [
+          {
+            id: 'held-cred',
+            provider: 'openai',
+            secrets: { apiKey: 'sk-held-test-0000000' },
+            fields: { baseURL: `${upstream.url}/v1` },
+          },
+        ],
+        virtualKeys: [key.entry],
+      },
+    ],
+  };
+  h = await startGateway(config, {
+    durable: () => {
+      asked++;
+      return gate?.promise;
+    },
+  });
+});
+afterAll(async () => {
+  await h?.close();
+  await upstream?.close();
+});
+
+const post = (body: Record<string, unknown>) =>
+  fetch(`${h.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], ...body }),
+  });
+
+/** Settles to 'pending' if `p` has not settled within `ms`. */
+const within = <T>(p: Promise<T>, ms: number): Promise<T | 'pending'> =>
+  Promise.race([p, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms))]);
+
+describe('responses wait for the usage sink to make their events durable', () => {
+  it('non-streamed: the answer is sent only once durable() resolved', async () => {
+    const g = hold();
+    const before = h.usage.length;
+    const response = post({});
+    await h.sink.waitFor(before + 1);
+    expect(await within(response, 150)).toBe('pending');
+    g.release();
+    const res = await response;
+    expect(res.status).toBe(200);
+    expect((await res.json()).choices[0].message.content).toBe('Hello there');
+  });
+
+  it('streamed: content flows at once, the finish chunk and [DONE] only once durable() resolved', async () => {
+    const g = hold();
+    const before = h.usage.length;
+    const res = await post({ stream: true, stream_options: { include_usage: true } });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const read = async () => {
+      const chunk = await reader.read();
+      if (!chunk.done) text += decoder.decode(chunk.value, { stream: true });
+      return chunk.done;
+    };
+    await h.sink.waitFor(before + 1);
+    // Everything that is already here, and nothing more while the gate is shut.
+    while ((await within(read(), 150)) === false);
+    expect(text).toContain('"content":" there"');
+    expect(text).not.toContain('"finish_reason":"stop"');
+    expect(text).not.toContain('[DONE]');
+    g.release();
+    while (!(await read()));
+    expect(text).toContain('"finish_reason":"stop"');
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('an upstream failure: the error answer is sent only once durable() resolved', async () => {
+    upstream.handle(openAIServerError);
+    const g = hold();
+    const before = h.usage.length;
+    const response = post({});
+    await h.sink.waitFor(before + 1);
+    expect(h.usage.at(-1)).toMatchObject({ status: 'error' });
+    expect(await within(response, 150)).toBe('pending');
+    g.release();
+    expect((await response).status).toBe(502);
+  });
+
+  it('asks the sink on every call', () => {
+    expect(asked).toBeGreaterThanOrEqual(3);
+  });
+});
