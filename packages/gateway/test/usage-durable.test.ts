@@ -35,7 +35,8 @@ const hold = () => {
 };
 
 beforeAll(async () => {
-  upstream = await startUpstream(openAIWire({ usage: { prompt: 3, completion: 2 } }));
+  // Stream events 20 ms apart: content leaves as it arrives, in earlier turns than `finish`.
+  upstream = await startUpstream(openAIWire({ usage: { prompt: 3, completion: 2 }, chunkDelayMs: 20 }));
   const config: GatewayConfig = {
     tenants: [
       {
@@ -85,10 +86,11 @@ describe('responses wait for the usage sink to make their events durable', () =>
     g.release();
     const res = await response;
     expect(res.status).toBe(200);
-    expect((await res.json()).choices[0].message.content).toBe('Hello there');
+    const body = (await res.json()) as { choices: { message: { content: string } }[] };
+    expect(body.choices[0]!.message.content).toBe('Hello there');
   });
 
-  it('streamed: content flows at once, the finish chunk and [DONE] only once durable() resolved', async () => {
+  it('streamed: content flows as it arrives, the finish chunk and [DONE] only once durable() resolved', async () => {
     const g = hold();
     const before = h.usage.length;
     const res = await post({ stream: true, stream_options: { include_usage: true } });
@@ -96,10 +98,15 @@ describe('responses wait for the usage sink to make their events durable', () =>
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';
-    const read = async () => {
-      const chunk = await reader.read();
-      if (!chunk.done) text += decoder.decode(chunk.value, { stream: true });
-      return chunk.done;
+    let reading: Promise<boolean> | undefined;
+    /** Reads on; true at the end. One read at a time, kept across `within` timeouts. */
+    const read = () => {
+      reading ??= reader.read().then((chunk) => {
+        reading = undefined;
+        if (!chunk.done) text += decoder.decode(chunk.value, { stream: true });
+        return chunk.done;
+      });
+      return reading;
     };
     await h.sink.waitFor(before + 1);
     // Everything that is already here, and nothing more while the gate is shut.

@@ -61,7 +61,9 @@ export function anthropicRoutes(deps: RouteDeps): ApiRoute[] {
     return streamResponse({
       exchange,
       controller,
-      events: deps.caller.stream(call, input, controller.signal, exchange.timing),
+      events: deps.caller.stream(call, input, controller.signal, exchange.timing, () =>
+        exchange.holdOutput(),
+      ),
       encoder: {
         encode: (event) => encoder.encode(event),
         end: () => encoder.end(),

@@ -56,6 +56,19 @@ export class Exchange {
     return Math.max(0, performance.now() - this.timing.started - this.timing.upstreamMs).toFixed(3);
   }
 
+  /**
+   * Keeps what is written to the response from here on, and what was written earlier in this
+   * turn, in node's buffer until the returned release has been called and the turn's
+   * microtasks have run (or the response ends): a stream whose last events wait for their usage
+   * event to be durable (the ledger's journal write at the end of the turn) then still leaves in
+   * one socket write rather than two — node's own per-turn cork would send the earlier part alone.
+   */
+  holdOutput(): () => void {
+    const res = this.res;
+    res.cork();
+    return () => process.nextTick(uncork, res);
+  }
+
   /** Sends `body` as JSON with `status`, and logs the access line. */
   send(status: number, body: unknown): void {
     const res = this.res;
@@ -90,4 +103,9 @@ export class Exchange {
       msg,
     });
   }
+}
+
+function uncork(res: ServerResponse): void {
+  // `end()` uncorks fully by itself.
+  if (!res.writableEnded) res.uncork();
 }

@@ -97,7 +97,9 @@ export function openAIRoutes(deps: RouteDeps): ApiRoute[] {
     return streamResponse({
       exchange,
       controller,
-      events: deps.caller.stream(call, input, controller.signal, exchange.timing),
+      events: deps.caller.stream(call, input, controller.signal, exchange.timing, () =>
+        exchange.holdOutput(),
+      ),
       encoder: {
         encode: (event) => encoder.encode(event),
         end: () => encoder.end(),

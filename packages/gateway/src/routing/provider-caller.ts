@@ -119,12 +119,18 @@ export interface ProviderCaller {
     signal: AbortSignalLike,
     timing: RequestTiming,
   ): Promise<ChatResult>;
-  /** The call's events in batches: those that arrived together in one upstream body chunk. */
+  /**
+   * The call's events in batches: those that arrived together in one upstream body chunk. A batch
+   * that must wait for its usage event to be durable (the one holding `finish`) calls `hold` first
+   * and the function it returned once the wait is over: the caller can keep what it already
+   * wrote in this turn from leaving alone (`Exchange.holdOutput`).
+   */
   stream(
     call: AdmittedCall,
     input: ChatInput,
     signal: AbortSignalLike,
     timing: RequestTiming,
+    hold?: () => () => void,
   ): AsyncIterable<readonly StreamEvent[]>;
   embed(
     call: AdmittedCall,
@@ -421,10 +427,10 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
       return result;
     },
 
-    stream(call, input, signal, timing) {
+    stream(call, input, signal, timing, hold) {
       const metering = streamMeter(call, input);
       const events = stream(engineFor(call.route), input, callOptions(call, signal, metering.onAttempt));
-      return meteredBatches(events.batches(), metering, timing);
+      return meteredBatches(events.batches(), metering, timing, hold);
     },
 
     async embed(call, input, signal, timing) {
@@ -480,12 +486,21 @@ function meteredBatches(
   inner: AsyncIterator<readonly StreamEvent[]>,
   metering: StreamMetering,
   timing: { upstreamMs: number },
+  hold: (() => () => void) | undefined,
 ): AsyncIterableIterator<readonly StreamEvent[]> {
   let ended = false;
   const end = (failure: unknown, left: boolean): Promise<void> | undefined => {
     if (ended) return undefined;
     ended = true;
     return metering.end(failure, left);
+  };
+  /** `result` once `recorded` resolved, with the consumer's output held meanwhile. */
+  const after = <T>(recorded: Promise<void>, result: T): Promise<T> => {
+    const release = hold?.();
+    return recorded.then(() => {
+      release?.();
+      return result;
+    });
   };
   return {
     [Symbol.asyncIterator]() {
@@ -500,16 +515,16 @@ function meteredBatches(
           if (!result.done) {
             let recorded: Promise<void> | undefined;
             for (const event of result.value) recorded = metering.event(event) ?? recorded;
-            return recorded ? recorded.then(() => result) : result;
+            return recorded ? after(recorded, result) : result;
           }
           const recorded = end(undefined, false);
-          return recorded ? recorded.then(() => result) : result;
+          return recorded ? after(recorded, result) : result;
         },
         (error: unknown) => {
           timing.upstreamMs += performance.now() - started;
           const recorded = end(error, false);
           if (!recorded) throw error;
-          return recorded.then(() => {
+          return after(recorded, undefined).then(() => {
             throw error;
           });
         },
