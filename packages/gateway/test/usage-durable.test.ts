@@ -15,6 +15,7 @@ import { openAIServerError, openAIWire } from './support/metered-upstream.js';
 
 const MODEL = 'openai/held-model';
 const key = virtualKey('k-held');
+const anthropicKey = virtualKey('k-held-anthropic');
 let upstream: Upstream;
 let h: Harness;
 /** While set, `durable()` returns this gate's promise. */
@@ -50,6 +51,18 @@ beforeAll(async () => {
           },
         ],
         virtualKeys: [key.entry],
+      },
+      {
+        id: 'held-anthropic-tenant',
+        credentials: [
+          {
+            id: 'held-anthropic-cred',
+            provider: 'anthropic',
+            secrets: { apiKey: 'sk-ant-held-test-0000000' },
+            fields: { baseURL: upstream.url },
+          },
+        ],
+        virtualKeys: [anthropicKey.entry],
       },
     ],
   };
@@ -118,6 +131,66 @@ describe('responses wait for the usage sink to make their events durable', () =>
     while (!(await read()));
     expect(text).toContain('"finish_reason":"stop"');
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('a stream whose upstream body goes on after finish gets its finish frames out at once', async () => {
+    // Anthropic's `message_stop` ends the message, but this upstream keeps its body open 1.5 s more:
+    // the output held while the usage event was journaled must be let go, not kept until the end.
+    const sse = (type: string, data: Record<string, unknown>) =>
+      `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    upstream.handle((_r, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(
+        sse('message_start', {
+          message: {
+            id: 'msg_held',
+            type: 'message',
+            role: 'assistant',
+            model: 'claude-held',
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { input_tokens: 3, output_tokens: 1 },
+          },
+        }) +
+          sse('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) +
+          sse('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hi' } }) +
+          sse('content_block_stop', { index: 0 }) +
+          sse('message_delta', {
+            delta: { stop_reason: 'end_turn', stop_sequence: null },
+            usage: { output_tokens: 2 },
+          }) +
+          sse('message_stop', {}),
+      );
+      setTimeout(() => res.end(), 1_500);
+    });
+    const g = hold();
+    const before = h.usage.length;
+    const started = Date.now();
+    const response = fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${anthropicKey.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'anthropic/claude-held',
+        stream: true,
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    });
+    await h.sink.waitFor(before + 1);
+    g.release();
+    const res = await response;
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('"finish_reason":"stop"')) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+    expect(text).toContain('"finish_reason":"stop"');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await reader.cancel();
   });
 
   it('an upstream failure: the error answer is sent only once durable() resolved', async () => {
