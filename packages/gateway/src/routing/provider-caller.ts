@@ -242,6 +242,35 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
     };
   }
 
+  /**
+   * A non-streamed call (chat or embeddings), metered: upstream time counted, attempts recorded,
+   * the holds settled or released, and the answer or the failure handed on only once the events
+   * recorded for it are durable.
+   */
+  async function callMetered<T>(
+    call: AdmittedCall,
+    timing: RequestTiming,
+    run: (onAttempt: (attempt: AttemptInfo) => void) => Promise<T>,
+    usageOf: (result: T) => Usage,
+  ): Promise<T> {
+    const metering = meter(call);
+    const started = performance.now();
+    let result: T;
+    try {
+      result = await run(metering.onAttempt);
+    } catch (error) {
+      metering.failed();
+      timing.upstreamMs += performance.now() - started;
+      await durable();
+      throw error;
+    }
+    timing.upstreamMs += performance.now() - started;
+    metering.succeeded(usageOf(result));
+    const recorded = durable();
+    if (recorded) await recorded;
+    return result;
+  }
+
   function track(work: Promise<unknown>): Promise<void> {
     const p: Promise<void> = work.then(
       () => undefined,
@@ -408,23 +437,13 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
       });
     },
 
-    async generate(call, input, signal, timing) {
-      const metering = meter(call);
-      const started = performance.now();
-      let result: ChatResult;
-      try {
-        result = await generate(engineFor(call.route), input, callOptions(call, signal, metering.onAttempt));
-      } catch (error) {
-        metering.failed();
-        timing.upstreamMs += performance.now() - started;
-        await durable();
-        throw error;
-      }
-      timing.upstreamMs += performance.now() - started;
-      metering.succeeded(result.usage);
-      const recorded = durable();
-      if (recorded) await recorded;
-      return result;
+    generate(call, input, signal, timing) {
+      return callMetered(
+        call,
+        timing,
+        (onAttempt) => generate(engineFor(call.route), input, callOptions(call, signal, onAttempt)),
+        (result) => result.usage,
+      );
     },
 
     stream(call, input, signal, timing, hold) {
@@ -433,24 +452,13 @@ export function createProviderCaller(options: ProviderCallerOptions): ProviderCa
       return meteredBatches(events.batches(), metering, timing, hold);
     },
 
-    async embed(call, input, signal, timing) {
-      const metering = meter(call);
-      const started = performance.now();
-      let result: EmbedResult;
-      try {
-        result = await embed(engineFor(call.route), input, callOptions(call, signal, metering.onAttempt));
-      } catch (error) {
-        metering.failed();
-        timing.upstreamMs += performance.now() - started;
-        await durable();
-        throw error;
-      }
-      timing.upstreamMs += performance.now() - started;
-      const inputTokens = result.usage.inputTokens;
-      metering.succeeded({ inputTokens, outputTokens: 0, totalTokens: inputTokens });
-      const recorded = durable();
-      if (recorded) await recorded;
-      return result;
+    embed(call, input, signal, timing) {
+      return callMetered(
+        call,
+        timing,
+        (onAttempt) => embed(engineFor(call.route), input, callOptions(call, signal, onAttempt)),
+        ({ usage }) => ({ inputTokens: usage.inputTokens, outputTokens: 0, totalTokens: usage.inputTokens }),
+      );
     },
 
     async drain() {
