@@ -6,6 +6,7 @@ import { credentialsRevalidate } from './credentials-command.js';
 import { keysGenerate, keysRetire, keysRotate } from './keys-commands.js';
 import { migrate } from './migrate-command.js';
 import { parseMode, serve } from './serve.js';
+import { tuneV8ForServing } from './v8-tuning.js';
 import { virtualKeysCreate } from './virtual-keys-command.js';
 
 const STORE = `Store: PostgreSQL when DATABASE_URL is set, else embedded PGlite in --data-dir
@@ -146,6 +147,7 @@ async function runServe(args: string[], io: CliIo): Promise<ExitCode> {
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     throw new UsageError('--port must be a number from 0 to 65535');
   }
+  tuneV8ForServing();
   const started = await serve({
     ...(values.config ? { config: values.config } : {}),
     ...(port !== undefined ? { port } : {}),
