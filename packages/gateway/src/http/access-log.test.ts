@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createAccessLog, pathOf } from './access-log.js';
+import { createAccessLog, milliseconds, pathOf } from './access-log.js';
 import { createLogger } from './logger.js';
 
 function capture(level = 'info') {
@@ -78,5 +78,27 @@ describe('access log', () => {
   it('never logs a query string', () => {
     expect(pathOf('/v1/chat/completions?api_key=sk-secret')).toBe('/v1/chat/completions');
     expect(pathOf(`/v1/${'a'.repeat(300)}`).length).toBeLessThanOrEqual(201);
+  });
+});
+
+describe('milliseconds', () => {
+  it('writes milliseconds as a JSON number to the microsecond', () => {
+    const cases: [number, number][] = [
+      [1.5, 1.5],
+      [0, 0],
+      [0.0004, 0],
+      [0.0005, 0.001],
+      [12.3456789, 12.346],
+      [999.9996, 1000],
+      [-2.5, -2.5],
+      [-0.0001, 0],
+      [86_400_000.25, 86_400_000.25],
+    ];
+    for (const [ms, expected] of cases) expect(JSON.parse(milliseconds(ms))).toBe(expected);
+    expect(milliseconds(1.5)).toBe('1.500');
+    expect(milliseconds(12.3456789)).toBe('12.346');
+    expect(milliseconds(Number.NaN)).toBe('null');
+    expect(milliseconds(Number.POSITIVE_INFINITY)).toBe('null');
+    expect(JSON.parse(milliseconds(1e20))).toBe(1e20);
   });
 });

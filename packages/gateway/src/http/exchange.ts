@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTiming } from '../routing/provider-caller.js';
-import { type AccessLog, pathOf } from './access-log.js';
+import { type AccessLog, milliseconds, pathOf } from './access-log.js';
 import type { Problem } from './problem.js';
 import { clientRequestIdOf, requestIdOf } from './request-id.js';
 import { errorBody, type Surface } from './surface.js';
@@ -53,7 +53,7 @@ export class Exchange {
 
   /** Milliseconds spent inside the gateway so far, upstream waits excluded, as header text. */
   overhead(): string {
-    return Math.max(0, performance.now() - this.timing.started - this.timing.upstreamMs).toFixed(3);
+    return milliseconds(Math.max(0, performance.now() - this.timing.started - this.timing.upstreamMs));
   }
 
   /**
@@ -71,9 +71,13 @@ export class Exchange {
 
   /** Sends `body` as JSON with `status`, and logs the access line. */
   send(status: number, body: unknown): void {
+    this.sendJson(status, JSON.stringify(body));
+  }
+
+  /** Sends `text`, a JSON document, with `status`, and logs the access line. */
+  sendJson(status: number, text: string): void {
     const res = this.res;
     if (res.headersSent || res.destroyed) return;
-    const text = JSON.stringify(body);
     const headers = this.replyHeaders;
     headers['content-type'] = 'application/json; charset=utf-8';
     headers['content-length'] = Buffer.byteLength(text);

@@ -7,7 +7,7 @@ import { resolveProviderKey } from '../routing/resolve-provider-key.js';
 import { createChatChunkEncoder } from '../surfaces/openai/chat-chunk-encoder.js';
 import { parseChatRequest } from '../surfaces/openai/parse-chat-request.js';
 import { parseEmbeddingsRequest } from '../surfaces/openai/parse-embeddings-request.js';
-import { toChatCompletion } from '../surfaces/openai/to-chat-completion.js';
+import { toChatCompletionJson } from '../surfaces/openai/to-chat-completion.js';
 import { toEmbeddingsResponse } from '../surfaces/openai/to-embeddings-response.js';
 import { toModelList } from '../surfaces/openai/to-model-list.js';
 import type { ApiRoute } from './api-router.js';
@@ -88,7 +88,7 @@ export function openAIRoutes(deps: RouteDeps): ApiRoute[] {
     if (!parsed.value.stream) {
       try {
         const result = await deps.caller.generate(call, input, controller.signal, exchange.timing);
-        return exchange.send(200, toChatCompletion(result, ctx));
+        return exchange.sendJson(200, toChatCompletionJson(result, ctx));
       } catch (error) {
         return exchange.refuse(problemFromError(error));
       }

@@ -7,7 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { createAccessLog, pathOf } from './access-log.js';
+import { createAccessLog, milliseconds, pathOf } from './access-log.js';
 import { anthropicRoutes } from './anthropic-routes.js';
 import { createApiRouter } from './api-router.js';
 import { notJson, parseJsonText } from './json-body-parser.js';
@@ -168,5 +168,5 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 
 /** Milliseconds spent inside the gateway on a Fastify route, as header text. */
 function overheadOf(request: FastifyRequest): string {
-  return Math.max(0, performance.now() - request.started).toFixed(3);
+  return milliseconds(Math.max(0, performance.now() - request.started));
 }

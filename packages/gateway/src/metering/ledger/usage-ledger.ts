@@ -6,7 +6,7 @@ import type { Schema } from '../../store/schema.js';
 import type { UsageSink } from '../usage-sink.js';
 import { insertUsageJson } from './insert-usage-batch.js';
 import { RowQueue } from './row-queue.js';
-import { toUsageRow, type UsageRow } from './to-usage-row.js';
+import { toUsageRowJson, type UsageRow } from './to-usage-row.js';
 import {
   type JournalSegment,
   type LeftoverSegment,
@@ -341,7 +341,7 @@ function createLedger(
     record(event) {
       stats.recorded++;
       // The row as the database will store it, serialised once: journaled, then queued as is.
-      const row = JSON.stringify(toUsageRow(event));
+      const row = toUsageRowJson(event);
       if (closed) {
         // Not queued any more: journaled at once, for the next start to replay.
         const line = Buffer.from(`${row}\n`);
