@@ -7,7 +7,12 @@ import type { Budget, BudgetReservation, PeriodWindow, ReserveInput } from './bu
  * the cost as whole micro-dollars. A call with nothing to reserve gets an empty one (never
  * refused; settling it does nothing).
  */
-export function prepareReservation(input: ReserveInput, at: number, ttlMs: number): BudgetReservation {
+export function prepareReservation(
+  input: ReserveInput,
+  at: number,
+  ttlMs: number,
+  id: string = randomUUID(),
+): BudgetReservation {
   const micros = Number.isFinite(input.micros) && input.micros > 0 ? Math.ceil(input.micros) : 0;
   const entries: { budget: Budget; window: PeriodWindow }[] = [];
   if (micros > 0) {
@@ -20,7 +25,7 @@ export function prepareReservation(input: ReserveInput, at: number, ttlMs: numbe
       entries.push({ budget, window: periodWindow(budget.period, at) });
     }
   }
-  return { id: randomUUID(), micros, entries, expiresAt: at + ttlMs };
+  return { id, micros, entries, expiresAt: at + ttlMs };
 }
 
 /** Settled cost as whole micro-dollars. */
