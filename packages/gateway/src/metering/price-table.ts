@@ -109,15 +109,27 @@ const MAX_CACHED_LOOKUPS = 10_000;
 export function createPriceTable(options: CreatePriceTableOptions = {}): PriceTable {
   const overrides = indexOverrides(options.overrides ?? []);
   const now = options.now ?? (() => new Date());
-  const cache = new Map<string, Resolved | null>();
+  // Provider → model → lookup: two lookups with the caller's strings, where one key built per
+  // call (`provider + model`) was a string to allocate and hash three times per budgeted request.
+  const cache = new Map<string, Map<string, Resolved | null>>();
+  let cached = 0;
 
   function resolve(provider: string, model: string): Resolved | null {
-    const cacheKey = `${provider}\u0000${model}`;
-    const hit = cache.get(cacheKey);
+    let models = cache.get(provider);
+    const hit = models?.get(model);
     if (hit !== undefined) return hit;
     const found = findOverride(overrides, provider, model) ?? findInCatalogue(provider, model);
-    if (cache.size >= MAX_CACHED_LOOKUPS) cache.clear();
-    cache.set(cacheKey, found);
+    if (cached >= MAX_CACHED_LOOKUPS) {
+      cache.clear();
+      cached = 0;
+      models = undefined;
+    }
+    if (models === undefined) {
+      models = new Map();
+      cache.set(provider, models);
+    }
+    models.set(model, found);
+    cached++;
     return found;
   }
 

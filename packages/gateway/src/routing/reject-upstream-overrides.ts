@@ -28,17 +28,35 @@ const FORBIDDEN = new Set([
   'headers',
 ]);
 
+/**
+ * Verdicts by field name. Bodies name the same few fields (`model`, `messages`, …), and JSON.parse
+ * gives keys as interned strings whose hash is already known: a lookup here replaces lower-casing
+ * and rewriting every key of every request. Bounded, because clients choose the names.
+ */
+const verdicts = new Map<string, boolean>();
+const MAX_VERDICTS = 1_000;
+
+function isForbidden(name: string): boolean {
+  let forbidden = verdicts.get(name);
+  if (forbidden === undefined) {
+    const lower = name.toLowerCase();
+    forbidden = FORBIDDEN.has(lower.replace(/-/g, '_')) || FORBIDDEN.has(lower);
+    if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+    verdicts.set(name, forbidden);
+  }
+  return forbidden;
+}
+
 /** A 400 problem when the body's top level names an upstream host, key or header override. */
 export function rejectUpstreamOverrides(body: Record<string, unknown>): Problem | undefined {
-  for (const name of Object.keys(body)) {
-    if (FORBIDDEN.has(name.toLowerCase().replace(/-/g, '_')) || FORBIDDEN.has(name.toLowerCase())) {
-      return problem(
-        400,
-        'upstream_override_not_allowed',
-        `The field "${name}" is not accepted: the gateway decides the upstream host and key`,
-        name,
-      );
-    }
+  for (const name in body) {
+    if (!Object.hasOwn(body, name) || !isForbidden(name)) continue;
+    return problem(
+      400,
+      'upstream_override_not_allowed',
+      `The field "${name}" is not accepted: the gateway decides the upstream host and key`,
+      name,
+    );
   }
   return undefined;
 }
