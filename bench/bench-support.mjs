@@ -39,6 +39,19 @@ export async function waitUntilReady(url, child, { timeoutMs = 30_000, what = 'g
   }
 }
 
+/** SIGTERM, then SIGKILL after 5 s; resolves once `child` (absent: nothing) has exited. */
+export function stopChild(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 /**
  * The price the benchmark gives its model, `openai-compatible/gpt-4o-mini` (OpenAI's published
  * gpt-4o-mini price, US$ per million tokens). The catalogue does not price an OpenAI-compatible

@@ -37,6 +37,7 @@ import {
   median,
   provisionBenchTenant,
   sleep,
+  stopChild,
   waitUntilReady,
 } from './bench-support.mjs';
 
@@ -239,20 +240,8 @@ async function phase(order, mockUrl, tenantKey) {
     }
     return ratios;
   } finally {
-    for (const g of gateways) await stop(g.child);
+    for (const g of gateways) await stopChild(g.child);
   }
-}
-
-function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 const range = (xs) => {

@@ -60,6 +60,7 @@ import {
   median,
   provisionBenchTenant,
   sleep,
+  stopChild,
   waitUntilReady,
 } from './bench-support.mjs';
 import { conversationHistory } from './chat-wire.mjs';
@@ -548,22 +549,10 @@ async function spawnGateway(serveArgs, env, dir, label) {
     throw new Error(`${error.message}; see ${logPath}`);
   });
   log(`gateway: pid ${child.pid} at ${url} (files in ${dir}, log ${logPath})`);
-  return { child, pid: child.pid, url, logPath, stop: () => stop(child) };
+  return { child, pid: child.pid, url, logPath, stop: () => stopChild(child) };
 }
 
-function stop(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-const stopAll = () => Promise.all([...children].map(stop));
+const stopAll = () => Promise.all([...children].map(stopChild));
 
 // ---------------------------------------------------------------------------------------------
 // Requests, checks
@@ -945,7 +934,13 @@ async function throughputSuite(keys) {
       };
     }
   }
-  await Promise.all([gw.stop(), gwB?.stop(), stop(bare.child), stop(mock.child), stop(minimal?.child)]);
+  await Promise.all([
+    gw.stop(),
+    gwB?.stop(),
+    stopChild(bare.child),
+    stopChild(mock.child),
+    stopChild(minimal?.child),
+  ]);
   return out;
 }
 
@@ -1123,7 +1118,7 @@ async function rssSuite(keys) {
     mock,
     keys,
   );
-  await stop(bare.child);
+  await stopChild(bare.child);
   for (const name of ['gateway']) {
     const gw = await startGateway(mock.url, keys, `rss-${name}`);
     keys.virtual = gw.virtualKey;
@@ -1142,7 +1137,7 @@ async function rssSuite(keys) {
     );
     await gw.stop();
   }
-  await stop(mock.child);
+  await stopChild(mock.child);
   return out;
 }
 
