@@ -13,6 +13,8 @@
 //     [--connections 8] [--server-cpus 0] [--mock-cpus LIST] [--loadgen-cpus 1]
 //     [--old-node-args=ARGS] [--new-node-args=ARGS]   (node flags of either build, given with `=`;
 //     the same build as --old and --new with different flags measures a flag)
+//     [--old-env K=V,…] [--new-env K=V,…]   (environment of either build, e.g. KEYHOLD_LOG_LEVEL=warn
+//     for the cost of the access log)
 //
 // Runs two phases, each build started first once (the second process reads a few per cent
 // cheaper in an A/A, same build twice), and prints the geometric mean of the phases' medians.
@@ -57,6 +59,8 @@ const { values: a } = parseArgs({
     'mock-cpus': { type: 'string' },
     'old-node-args': { type: 'string', default: '' },
     'new-node-args': { type: 'string', default: '' },
+    'old-env': { type: 'string', default: '' },
+    'new-env': { type: 'string', default: '' },
     'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
     help: { type: 'boolean', default: false },
   },
@@ -133,6 +137,17 @@ async function startMock() {
   return JSON.parse(line).url;
 }
 
+/** `K=V,K=V` (--old-env / --new-env) as an object. */
+function envOf(list) {
+  const env = {};
+  for (const pair of list.split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new Error(`cpu-ab: ${pair} is not K=V`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
 let started = 0;
 
 async function startGateway(main, label, mockUrl, tenantKey) {
@@ -163,6 +178,7 @@ async function startGateway(main, label, mockUrl, tenantKey) {
       KEYHOLD_LEDGER_DIR: path.join(dir, `ledger-${own}`),
       KEYHOLD_MODELS_FILE: modelsFile,
       KEYHOLD_LOG_LEVEL: 'info',
+      ...envOf(a[`${label}-env`]),
     },
     `gateway-${own}.log`,
   );
