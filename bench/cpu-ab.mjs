@@ -98,10 +98,16 @@ const children = new Set();
 const cleanups = [];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'keyhold-cpuab-'));
 
-function start(args, env, logName, cpus) {
+/** Starts a pinned node process; its stderr (and, unless `pipeStdout`, its stdout) to `logName`. */
+function start(args, env, logName, cpus, pipeStdout = false) {
   const out = openSync(path.join(dir, logName), 'a');
   const [cmd, argv] = pinned(args, cpus);
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', out], env: { ...process.env, ...env } });
+  // A gateway logs to a file, as in gateway-compare.mjs and the shared harness: a pipe read by
+  // this process would add its reader's wake-ups to what is measured.
+  const child = spawn(cmd, argv, {
+    stdio: ['ignore', pipeStdout ? 'pipe' : out, out],
+    env: { ...process.env, ...env },
+  });
   closeSync(out);
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -124,6 +130,7 @@ async function startMock() {
     {},
     'mock.log',
     a['mock-cpus'] ?? a['server-cpus'],
+    true,
   );
   const line = await new Promise((resolve, reject) => {
     let buffered = '';
@@ -182,7 +189,6 @@ async function startGateway(main, label, mockUrl, tenantKey) {
     },
     `gateway-${own}.log`,
   );
-  child.stdout.resume();
   const base = `http://127.0.0.1:${port}`;
   await waitUntilReady(base, child);
   const { virtualKey } = await provisionBenchTenant(base, operatorToken, {
