@@ -39,6 +39,18 @@ export async function waitUntilReady(url, child, { timeoutMs = 30_000, what = 'g
   }
 }
 
+/** One statement on the database at `url` (its own connection, closed after); the rows. */
+export async function databaseQuery(url, text, values) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** SIGTERM, then SIGKILL after 5 s; resolves once `child` (absent: nothing) has exited. */
 export function stopChild(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

@@ -32,9 +32,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pg from 'pg';
 import {
   benchModelsFile,
+  databaseQuery,
   freePort,
   median,
   provisionBenchTenant,
@@ -114,15 +114,7 @@ function start(args, env, logName, cpus, pipeStdout = false) {
   return child;
 }
 
-async function serverQuery(text) {
-  const client = new pg.Client({ connectionString: a['database-url'] });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
+const serverQuery = (text) => databaseQuery(a['database-url'], text);
 
 async function startMock() {
   const child = start(

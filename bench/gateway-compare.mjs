@@ -56,6 +56,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import {
   benchModelsFile,
+  databaseQuery,
   freePort,
   median,
   provisionBenchTenant,
@@ -466,15 +467,8 @@ async function pinDatabaseBackends(name) {
 }
 
 /** One statement on --database-url (the server's own database, not the bench's); its rows. */
-async function serverQuery(text, values) {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: a['database-url'] });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows;
-  } finally {
-    await client.end();
-  }
+function serverQuery(text, values) {
+  return databaseQuery(a['database-url'], text, values);
 }
 
 async function startConfigGateway(mockUrl, keys, label) {
