@@ -1,6 +1,37 @@
 import type { ChatResult } from '@keyhold/core';
 import { describe, expect, it } from 'vitest';
-import { toChatCompletion, toChatCompletionJson } from './to-chat-completion.js';
+import {
+  type OpenAIResponseContext,
+  toChatCompletionJson,
+  toFinishReason,
+  toOpenAIUsage,
+} from './to-chat-completion.js';
+
+/** The chat.completion object OpenAI sends for `result`, as an object: what the text must encode. */
+function toChatCompletion(result: ChatResult, ctx: OpenAIResponseContext): Record<string, unknown> {
+  const message: Record<string, unknown> = {
+    role: 'assistant',
+    content: result.content,
+    refusal: null,
+    annotations: [],
+  };
+  if (result.toolCalls.length > 0) {
+    message.tool_calls = result.toolCalls.map((tc) => ({
+      id: tc.id,
+      type: 'function',
+      function: { name: tc.name, arguments: tc.arguments },
+    }));
+  }
+  return {
+    id: ctx.id,
+    object: 'chat.completion',
+    created: ctx.created,
+    model: ctx.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: toFinishReason(result.finishReason) }],
+    usage: toOpenAIUsage(result.usage),
+    service_tier: 'default',
+  };
+}
 
 const ctx = { id: 'chatcmpl-0123456789abcdef01234567', model: 'gpt-4o-mini', created: 1_765_000_000 };
 const result: ChatResult = {
@@ -13,7 +44,7 @@ const result: ChatResult = {
 };
 
 describe('toChatCompletionJson', () => {
-  it('writes the text JSON.stringify writes of the chat.completion object', () => {
+  it('writes the text JSON.stringify writes of the chat.completion object OpenAI sends', () => {
     const variants: [ChatResult, typeof ctx][] = [
       [result, ctx],
       [{ ...result, content: null }, ctx],

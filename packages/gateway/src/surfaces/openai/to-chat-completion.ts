@@ -12,40 +12,13 @@ export interface OpenAIResponseContext {
 }
 
 /**
- * A neutral result as an OpenAI `chat.completion` object
+ * A neutral result as the JSON text of an OpenAI `chat.completion` object
  * (https://platform.openai.com/docs/api-reference/chat/object): `refusal: null` and
  * `logprobs: null` are present as OpenAI sends them; `tool_calls` only when there are any.
- */
-export function toChatCompletion(result: ChatResult, ctx: OpenAIResponseContext): Record<string, unknown> {
-  const message: Record<string, unknown> = {
-    role: 'assistant',
-    content: result.content,
-    refusal: null,
-    annotations: [],
-  };
-  if (result.toolCalls.length > 0) {
-    message.tool_calls = result.toolCalls.map((tc) => ({
-      id: tc.id,
-      type: 'function',
-      function: { name: tc.name, arguments: tc.arguments },
-    }));
-  }
-  return {
-    id: ctx.id,
-    object: 'chat.completion',
-    created: ctx.created,
-    model: ctx.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: toFinishReason(result.finishReason) }],
-    usage: toOpenAIUsage(result.usage),
-    service_tier: 'default',
-  };
-}
-
-/**
- * `JSON.stringify(toChatCompletion(result, ctx))`, the same text, written by hand: serialising the
- * response object walked some twenty keys on every non-streamed request. The model's text and
- * tool calls still go through `JSON.stringify` (they need escaping); the frame around them is
- * fixed. A count that is not a finite number is written `null`, as `JSON.stringify` writes NaN.
+ * Written by hand rather than `JSON.stringify` of an object: serialising that object walked some
+ * twenty keys on every non-streamed request. The model's text and tool calls still go through
+ * `JSON.stringify` (they need escaping); the frame around them is fixed. A count that is not a
+ * finite number is written `null`, as `JSON.stringify` writes NaN.
  */
 export function toChatCompletionJson(result: ChatResult, ctx: OpenAIResponseContext): string {
   const usage = result.usage;
