@@ -10,3 +10,13 @@ export function benchTenant(credential: Record<string, unknown>): {
   settings: Record<string, unknown>;
   credential: Record<string, unknown>;
 };
+export interface ProcessCpu {
+  /** User + system CPU seconds, every thread. */
+  seconds: number;
+  user: number;
+  system: number;
+  /** The main thread's context switches so far. */
+  voluntarySwitches: number;
+  involuntarySwitches: number;
+}
+export function processCpu(pid: number): ProcessCpu;

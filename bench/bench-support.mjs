@@ -1,5 +1,7 @@
 // What the gateway benchmarks share: the benchmark tenant they provision, the way they wait for
 // and provision a started gateway, and small helpers.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -10,6 +12,36 @@ export function median(xs) {
   if (!s.length) return null;
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds a process has used so far (user and system, every thread) and its main thread's
+ * context switches, from Linux's /proc: involuntary ones are preemptions (on a shared core, by the
+ * mock), voluntary ones waits for work.
+ */
+export function processCpu(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "(comm)": state ppid … utime (14th field overall) stime (15th).
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const switches = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
+  const user = Number(f[11]) / CLK_TCK;
+  const system = Number(f[12]) / CLK_TCK;
+  return {
+    seconds: user + system,
+    user,
+    system,
+    voluntarySwitches: switches('voluntary_ctxt_switches'),
+    involuntarySwitches: switches('nonvoluntary_ctxt_switches'),
+  };
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */

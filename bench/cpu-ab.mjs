@@ -26,7 +26,7 @@
 // bench/README.md says how to copy the old build.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,7 @@ import {
   databaseQuery,
   freePort,
   median,
+  processCpu,
   provisionBenchTenant,
   sleep,
   stopChild,
@@ -191,12 +192,6 @@ async function startGateway(main, label, mockUrl, tenantKey) {
   return { label, child, url: base, virtualKey };
 }
 
-/** User + system CPU seconds of a process (every thread), from /proc. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 function load(gateway, seconds) {
   const body = JSON.stringify({
     model: 'openai-compatible/gpt-4o-mini',
@@ -222,9 +217,9 @@ function load(gateway, seconds) {
 
 /** Both gateways under the same load for `seconds`; CPU per 2xx response of each. */
 async function window(gateways, seconds) {
-  const before = gateways.map((g) => cpuSeconds(g.child.pid));
+  const before = gateways.map((g) => processCpu(g.child.pid).seconds);
   const results = await Promise.all(gateways.map((g) => load(g, seconds)));
-  const after = gateways.map((g) => cpuSeconds(g.child.pid));
+  const after = gateways.map((g) => processCpu(g.child.pid).seconds);
   return gateways.map((g, i) => {
     const r = results[i];
     if (r.errors || r.non2xx) throw new Error(`${g.label}: ${r.errors} errors, ${r.non2xx} non-2xx`);

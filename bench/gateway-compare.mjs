@@ -59,6 +59,7 @@ import {
   databaseQuery,
   freePort,
   median,
+  processCpu,
   provisionBenchTenant,
   sleep,
   stopChild,
@@ -252,20 +253,14 @@ const pinning = TASKSET
     }
   : 'none';
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** User + system CPU seconds of one process so far (Linux /proc). */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after "(comm)": state ppid … utime (14th field overall) stime (15th).
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+/** Per 2xx response between two `processCpu` readings: user and system µs, main-thread switches. */
+function cpuDetail(before, after, ok) {
+  return {
+    userUs: ((after.user - before.user) * 1e6) / ok,
+    systemUs: ((after.system - before.system) * 1e6) / ok,
+    involuntarySwitches: (after.involuntarySwitches - before.involuntarySwitches) / ok,
+    voluntarySwitches: (after.voluntarySwitches - before.voluntarySwitches) / ok,
+  };
 }
 
 /** Resident set size of one process in bytes. */
@@ -666,6 +661,14 @@ const pct = (sorted, p) =>
   sorted.length
     ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
     : null;
+/** Field-wise medians of `cpuDetail` readings (null when none was taken). */
+function medianDetail(details) {
+  const taken = details.filter((d) => d != null);
+  if (!taken.length) return null;
+  const fields = ['userUs', 'systemUs', 'involuntarySwitches', 'voluntarySwitches'];
+  return Object.fromEntries(fields.map((k) => [k, r3(median(taken.map((d) => d[k])))]));
+}
+
 const r3 = (x) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
 
 function autocannonRun(opts, onResponse) {
@@ -703,13 +706,13 @@ async function loadRun(target, mode, connections, mock, minBytes) {
   await mockReset(mock);
   const samples = [];
   let short = 0;
-  const cpu0 = target.pid ? cpuSeconds(target.pid) : null;
+  const cpu0 = target.pid ? processCpu(target.pid) : null;
   const gc0 = gcPauseMs.get(target.pid);
   const result = await autocannonRun({ ...base, duration: DURATION }, (_c, status, bytes, ms) => {
     if (status >= 200 && status < 300) samples.push(ms);
     if (bytes < minBytes) short++;
   });
-  const cpu1 = target.pid ? cpuSeconds(target.pid) : null;
+  const cpu1 = target.pid ? processCpu(target.pid) : null;
   // Trace lines are read asynchronously: let the last ones of the run arrive.
   if (a.gc) await sleep(50);
   const gc1 = gcPauseMs.get(target.pid);
@@ -727,7 +730,8 @@ async function loadRun(target, mode, connections, mock, minBytes) {
     ok2xx: ok,
     p50: pct(sorted, 50),
     p99: pct(sorted, 99),
-    cpuUsPerRequest: cpu0 != null && ok ? ((cpu1 - cpu0) * 1e6) / ok : null,
+    cpuUsPerRequest: cpu0 != null && ok ? ((cpu1.seconds - cpu0.seconds) * 1e6) / ok : null,
+    cpuDetail: cpu0 != null && ok ? cpuDetail(cpu0, cpu1, ok) : null,
     gcUsPerRequest: gc0 != null && ok ? ((gc1 - gc0) * 1e3) / ok : null,
     // New upstream TCP connections per request: ~0 for a proxy that keeps its pool warm.
     upstreamConnsPerRequest: upstream.total ? upstream.connections / upstream.total : null,
@@ -869,6 +873,12 @@ async function throughputSuite(keys) {
         gatewayCpuUs: m((e) => e.gateway.cpuUsPerRequest),
         bareGcUs: m((e) => e.bare.gcUsPerRequest),
         gatewayGcUs: m((e) => e.gateway.gcUsPerRequest),
+        cpuDetail: Object.fromEntries(
+          ['bare', 'gateway', ...(minimal ? ['minimal'] : []), ...(gwB ? ['gatewayB'] : [])].map((name) => [
+            name,
+            medianDetail(rounds.map((e) => e[name].cpuDetail)),
+          ]),
+        ),
         bareUpstreamConnsPerReq: m((e) => e.bare.upstreamConnsPerRequest),
         gatewayUpstreamConnsPerReq: m((e) => e.gateway.upstreamConnsPerRequest),
         ...(minimal
@@ -1232,6 +1242,18 @@ function printReport(report) {
       }
     }
     lines.push('  µs/req = user+system CPU of that proxy process during the timed run ÷ its 2xx responses');
+    lines.push(
+      "  per request, user / system µs and the main thread's involuntary / voluntary context switches (preempted / waiting):",
+    );
+    for (const x of Object.values(t.load)) {
+      const parts = Object.entries(x.cpuDetail ?? {})
+        .filter(([, d]) => d != null)
+        .map(
+          ([name, d]) =>
+            `${name} ${f(d.userUs)} / ${f(d.systemUs)}, ${f(d.involuntarySwitches, 2)} / ${f(d.voluntarySwitches, 2)}`,
+        );
+      if (parts.length) lines.push(`    ${x.mode}@${x.connections}: ${parts.join('; ')}`);
+    }
     if (a.gc) {
       lines.push(
         `  GC pause per request (µs, main thread, --trace-gc): ${Object.values(t.load)
