@@ -661,6 +661,8 @@ const pct = (sorted, p) =>
   sorted.length
     ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
     : null;
+const r3 = (x) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
+
 /** Field-wise medians of `cpuDetail` readings (null when none was taken). */
 function medianDetail(details) {
   const taken = details.filter((d) => d != null);
@@ -668,8 +670,6 @@ function medianDetail(details) {
   const fields = ['userUs', 'systemUs', 'involuntarySwitches', 'voluntarySwitches'];
   return Object.fromEntries(fields.map((k) => [k, r3(median(taken.map((d) => d[k])))]));
 }
-
-const r3 = (x) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
 
 function autocannonRun(opts, onResponse) {
   return new Promise((resolve, reject) => {
